@@ -1,0 +1,30 @@
+"""keras_nest: data-efficient vision transformers for Keras 3 (JAX, TensorFlow, PyTorch)."""
+
+from keras_nest import layers, models
+from keras_nest.models import (
+    Nest,
+    NestBase,
+    NestBaseCifar,
+    NestSmall,
+    NestSmallCifar,
+    NestTiny,
+    NestTinyCifar,
+    create_model,
+    list_models,
+)
+from keras_nest.version import __version__
+
+__all__ = [
+    "Nest",
+    "NestBase",
+    "NestBaseCifar",
+    "NestSmall",
+    "NestSmallCifar",
+    "NestTiny",
+    "NestTinyCifar",
+    "__version__",
+    "create_model",
+    "layers",
+    "list_models",
+    "models",
+]

@@ -1,0 +1,132 @@
+"""Self-attention over the token axis of inputs with any number of leading axes."""
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="keras_nest")
+class MultiHeadSelfAttention(keras.layers.Layer):
+    """Multi-head (or multi-query) self-attention with one fused qkv projection.
+
+    Attention runs over the second-to-last axis only; every leading axis is a
+    batch axis, so NesT's blocks ``(B, T, N, C)`` attend inside each block with
+    no loop over blocks. The fused projection lays out its outputs as
+    ``(q | k | v)``, each ``(heads, head_dim)``; with ``multi_query=True`` key
+    and value are one head each, shared by every query head (the official NesT
+    CIFAR models). The attention itself goes through
+    ``keras.ops.dot_product_attention``.
+
+    Args:
+        num_heads: number of query heads; must divide the channel count.
+        multi_query: one shared key/value head instead of ``num_heads``.
+        qkv_bias: whether the qkv projection has a bias.
+        attention_dropout: dropout on the attention weights while training.
+        proj_dropout: dropout on the output projection while training.
+        kernel_initializer, bias_initializer: for both projections.
+
+    Input shape: ``(..., N, C)``.
+    Output shape: ``(..., N, C)``; with ``return_attention_scores=True`` also
+    the softmaxed scores ``(..., heads, N, N)``.
+    """
+
+    def __init__(
+        self,
+        num_heads,
+        multi_query=False,
+        qkv_bias=True,
+        attention_dropout=0.0,
+        proj_dropout=0.0,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.num_heads = num_heads
+        self.multi_query = multi_query
+        self.qkv_bias = qkv_bias
+        self.attention_dropout = attention_dropout
+        self.proj_dropout = proj_dropout
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        if channels % self.num_heads:
+            raise ValueError(
+                f"{self.name}: {channels} channels do not split into "
+                f"{self.num_heads} heads."
+            )
+        self.head_dim = channels // self.num_heads
+        self.kv_heads = 1 if self.multi_query else self.num_heads
+        dense = dict(
+            kernel_initializer=self.kernel_initializer,
+            bias_initializer=self.bias_initializer,
+            dtype=self.dtype_policy,
+        )
+        qkv_width = (self.num_heads + 2 * self.kv_heads) * self.head_dim
+        self.qkv = keras.layers.Dense(
+            qkv_width, use_bias=self.qkv_bias, name="qkv", **dense
+        )
+        self.qkv.build(input_shape)
+        self.proj = keras.layers.Dense(channels, name="proj", **dense)
+        self.proj.build(input_shape)
+        self.attn_drop = keras.layers.Dropout(self.attention_dropout)
+        self.proj_drop = keras.layers.Dropout(self.proj_dropout)
+
+    def _split_qkv(self, x):
+        """(B', N, C) -> q (B', N, H, hd), k and v (B', N, H_kv, hd)."""
+        qkv = self.qkv(x)
+        q_end = self.num_heads * self.head_dim
+        k_end = q_end + self.kv_heads * self.head_dim
+        shape = ops.shape(x)[:-1]
+        q = ops.reshape(qkv[..., :q_end], (*shape, self.num_heads, self.head_dim))
+        kv_shape = (*shape, self.kv_heads, self.head_dim)
+        k = ops.reshape(qkv[..., q_end:k_end], kv_shape)
+        v = ops.reshape(qkv[..., k_end:], kv_shape)
+        return q, k, v
+
+    def _explicit_attention(self, q, k, v, training):
+        """Softmax attention written out, for scores and attention dropout."""
+        if self.kv_heads != self.num_heads:
+            k = ops.repeat(k, self.num_heads, axis=2)
+            v = ops.repeat(v, self.num_heads, axis=2)
+        scale = ops.cast(1.0 / self.head_dim**0.5, q.dtype)
+        logits = ops.einsum("bqhd,bkhd->bhqk", q * scale, k)
+        scores = ops.softmax(ops.cast(logits, "float32"), axis=-1)
+        scores = ops.cast(scores, q.dtype)
+        dropped = self.attn_drop(scores, training=training)
+        return ops.einsum("bhqk,bkhd->bqhd", dropped, v), scores
+
+    def call(self, inputs, training=None, return_attention_scores=False):
+        shape = ops.shape(inputs)
+        tokens, channels = shape[-2], shape[-1]
+        x = ops.reshape(inputs, (-1, tokens, channels))
+        q, k, v = self._split_qkv(x)
+        dropout_active = training and self.attention_dropout > 0
+        if return_attention_scores or dropout_active:
+            out, scores = self._explicit_attention(q, k, v, training)
+        else:
+            out = ops.dot_product_attention(q, k, v)
+        out = ops.reshape(out, (-1, tokens, channels))
+        out = self.proj_drop(self.proj(out), training=training)
+        out = ops.reshape(out, (-1, *shape[1:]))
+        if return_attention_scores:
+            heads_shape = (-1, *shape[1:-2], self.num_heads, tokens, tokens)
+            return out, ops.reshape(scores, heads_shape)
+        return out
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            num_heads=self.num_heads,
+            multi_query=self.multi_query,
+            qkv_bias=self.qkv_bias,
+            attention_dropout=self.attention_dropout,
+            proj_dropout=self.proj_dropout,
+            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
+            bias_initializer=keras.initializers.serialize(self.bias_initializer),
+        )
+        return config

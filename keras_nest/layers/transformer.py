@@ -1,0 +1,222 @@
+"""The pre-norm transformer layer every family builds its encoder from."""
+
+import keras
+from keras import ops
+
+from keras_nest.layers.attention import MultiHeadSelfAttention
+
+GELU_KINDS = ("exact", "tanh")
+
+
+def check_gelu(gelu):
+    """Returns ``gelu`` if it names a GELU kind, else raises a ValueError."""
+    if gelu not in GELU_KINDS:
+        raise ValueError(f"gelu must be one of {GELU_KINDS}, got {gelu!r}.")
+    return gelu
+
+
+@keras.saving.register_keras_serializable(package="keras_nest")
+class StochasticDepth(keras.layers.Layer):
+    """Drops the whole residual branch per sample while training (drop path).
+
+    Kept samples are scaled by ``1 / (1 - rate)`` so the expectation is
+    unchanged; at inference the layer is the identity.
+
+    Input shape: ``(B, ...)``. Output shape: the same.
+    """
+
+    def __init__(self, rate=0.0, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(f"StochasticDepth rate must be in [0, 1), got {rate}.")
+        self.rate = rate
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs, training=None):
+        if not training or self.rate == 0.0:
+            return inputs
+        keep = 1.0 - self.rate
+        mask_shape = (ops.shape(inputs)[0],) + (1,) * (len(inputs.shape) - 1)
+        draw = keras.random.uniform(mask_shape, seed=self.seed_generator)
+        mask = ops.cast(draw < keep, inputs.dtype)
+        return inputs * mask / ops.cast(keep, inputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(rate=self.rate, seed=self.seed)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="keras_nest")
+class Mlp(keras.layers.Layer):
+    """Dense -> GELU -> dropout -> Dense -> dropout, on the last axis.
+
+    Input shape: ``(..., C)``. Output shape: ``(..., C)`` (hidden width
+    ``hidden_dim``).
+    """
+
+    def __init__(
+        self,
+        hidden_dim,
+        gelu="exact",
+        dropout=0.0,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.hidden_dim = hidden_dim
+        self.gelu = check_gelu(gelu)
+        self.dropout = dropout
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+
+    def build(self, input_shape):
+        dense = dict(
+            kernel_initializer=self.kernel_initializer,
+            bias_initializer=self.bias_initializer,
+            dtype=self.dtype_policy,
+        )
+        self.fc1 = keras.layers.Dense(self.hidden_dim, name="fc1", **dense)
+        self.fc1.build(input_shape)
+        self.fc2 = keras.layers.Dense(input_shape[-1], name="fc2", **dense)
+        self.fc2.build((*input_shape[:-1], self.hidden_dim))
+        self.drop = keras.layers.Dropout(self.dropout)
+
+    def call(self, inputs, training=None):
+        x = self.fc1(inputs)
+        x = ops.gelu(x, approximate=self.gelu == "tanh")
+        x = self.drop(x, training=training)
+        return self.drop(self.fc2(x), training=training)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            hidden_dim=self.hidden_dim,
+            gelu=self.gelu,
+            dropout=self.dropout,
+            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
+            bias_initializer=keras.initializers.serialize(self.bias_initializer),
+        )
+        return config
+
+
+@keras.saving.register_keras_serializable(package="keras_nest")
+class TransformerBlock(keras.layers.Layer):
+    """Pre-norm transformer layer: ``x += attn(LN(x)); x += mlp(LN(x))``.
+
+    Each residual branch passes through stochastic depth. Works on inputs with
+    any number of leading axes; attention runs over the token axis ``N``.
+
+    Args:
+        num_heads: attention heads.
+        mlp_ratio: MLP hidden width as a multiple of the channels.
+        multi_query: one shared key/value head (see MultiHeadSelfAttention).
+        qkv_bias: bias on the qkv projection.
+        gelu: ``"exact"`` (erf) or ``"tanh"`` (the approximation).
+        drop_path: stochastic depth rate of both branches.
+        dropout: dropout after the attention projection and in the MLP.
+        attention_dropout: dropout on the attention weights.
+        layer_norm_epsilon: epsilon of both LayerNorms.
+
+    Input shape: ``(..., N, C)``. Output shape: ``(..., N, C)``.
+    """
+
+    def __init__(
+        self,
+        num_heads,
+        mlp_ratio=4.0,
+        multi_query=False,
+        qkv_bias=True,
+        gelu="exact",
+        drop_path=0.0,
+        dropout=0.0,
+        attention_dropout=0.0,
+        layer_norm_epsilon=1e-6,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.num_heads = num_heads
+        self.mlp_ratio = mlp_ratio
+        self.multi_query = multi_query
+        self.qkv_bias = qkv_bias
+        self.gelu = check_gelu(gelu)
+        self.drop_path = drop_path
+        self.dropout = dropout
+        self.attention_dropout = attention_dropout
+        self.layer_norm_epsilon = layer_norm_epsilon
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+
+    def build(self, input_shape):
+        init = dict(
+            kernel_initializer=self.kernel_initializer,
+            bias_initializer=self.bias_initializer,
+            dtype=self.dtype_policy,
+        )
+        norm = dict(epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy)
+        self.norm1 = keras.layers.LayerNormalization(name="norm1", **norm)
+        self.norm1.build(input_shape)
+        self.attn = MultiHeadSelfAttention(
+            self.num_heads,
+            multi_query=self.multi_query,
+            qkv_bias=self.qkv_bias,
+            attention_dropout=self.attention_dropout,
+            proj_dropout=self.dropout,
+            name="attn",
+            **init,
+        )
+        self.attn.build(input_shape)
+        self.norm2 = keras.layers.LayerNormalization(name="norm2", **norm)
+        self.norm2.build(input_shape)
+        self.mlp = Mlp(
+            int(input_shape[-1] * self.mlp_ratio),
+            gelu=self.gelu,
+            dropout=self.dropout,
+            name="mlp",
+            **init,
+        )
+        self.mlp.build(input_shape)
+        self.drop_path1 = StochasticDepth(self.drop_path, dtype=self.dtype_policy)
+        self.drop_path2 = StochasticDepth(self.drop_path, dtype=self.dtype_policy)
+
+    def call(self, inputs, training=None, return_attention_scores=False):
+        attended = self.attn(
+            self.norm1(inputs),
+            training=training,
+            return_attention_scores=return_attention_scores,
+        )
+        if return_attention_scores:
+            attended, scores = attended
+        x = inputs + self.drop_path1(attended, training=training)
+        x = x + self.drop_path2(self.mlp(self.norm2(x), training=training), training=training)
+        return (x, scores) if return_attention_scores else x
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            num_heads=self.num_heads,
+            mlp_ratio=self.mlp_ratio,
+            multi_query=self.multi_query,
+            qkv_bias=self.qkv_bias,
+            gelu=self.gelu,
+            drop_path=self.drop_path,
+            dropout=self.dropout,
+            attention_dropout=self.attention_dropout,
+            layer_norm_epsilon=self.layer_norm_epsilon,
+            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
+            bias_initializer=keras.initializers.serialize(self.bias_initializer),
+        )
+        return config

@@ -1,0 +1,24 @@
+"""Model families, each a functional-model builder plus its named variants."""
+
+from keras_nest.models.nest import (
+    Nest,
+    NestBase,
+    NestBaseCifar,
+    NestSmall,
+    NestSmallCifar,
+    NestTiny,
+    NestTinyCifar,
+)
+from keras_nest.models.registry import create_model, list_models
+
+__all__ = [
+    "Nest",
+    "NestBase",
+    "NestBaseCifar",
+    "NestSmall",
+    "NestSmallCifar",
+    "NestTiny",
+    "NestTinyCifar",
+    "create_model",
+    "list_models",
+]

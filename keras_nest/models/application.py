@@ -1,0 +1,88 @@
+"""The keras.applications plumbing shared by every model family.
+
+Input handling (``input_tensor`` / ``input_shape``), the head (``include_top``,
+``pooling``, ``classes``, ``classifier_activation``) and the checks that turn
+bad arguments into clear errors before anything is built.
+"""
+
+import os
+
+import keras
+
+POOLINGS = (None, "avg", "max")
+
+
+def check_weights_argument(weights, model_name, named_weights):
+    """Raises a ValueError unless ``weights`` is None, a known name or a file."""
+    if weights is None or weights in named_weights:
+        return
+    if isinstance(weights, (str, os.PathLike)) and os.path.isfile(weights):
+        return
+    known = sorted(named_weights) or "none published"
+    raise ValueError(
+        f"{model_name}: weights must be None, the name of published weights "
+        f"({known}) or the path of an existing file; got {weights!r}."
+    )
+
+
+def check_head_arguments(pooling, classes):
+    """Raises a ValueError for an unknown pooling mode or a bad class count."""
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}.")
+    if not isinstance(classes, int) or classes < 1:
+        raise ValueError(f"classes must be a positive integer, got {classes!r}.")
+
+
+def image_input(input_tensor, input_shape, default_size, pretrained):
+    """Returns ``(image_input, model_inputs)`` for a channels-last image model.
+
+    ``input_shape`` defaults to ``(default_size, default_size, 3)`` or to the
+    shape of ``input_tensor``. Height and width must be known. Pretrained
+    weights need 3 channels.
+    """
+    if keras.config.image_data_format() != "channels_last":
+        raise ValueError("keras_nest models are channels_last only.")
+    if input_shape is None and input_tensor is not None:
+        input_shape = tuple(input_tensor.shape[1:])
+    if input_shape is None:
+        input_shape = (default_size, default_size, 3)
+    input_shape = tuple(input_shape)
+    if len(input_shape) != 3 or any(d is None for d in input_shape):
+        raise ValueError(
+            "input_shape must be (height, width, channels) with every size known, "
+            f"got {input_shape}."
+        )
+    if pretrained and input_shape[-1] != 3:
+        raise ValueError(
+            f"Pretrained weights take 3 input channels, got input_shape={input_shape}."
+        )
+    if input_tensor is None:
+        inputs = keras.Input(shape=input_shape, name="images")
+        return inputs, inputs
+    if not keras.backend.is_keras_tensor(input_tensor):
+        input_tensor = keras.Input(tensor=input_tensor, shape=input_shape)
+    return input_tensor, keras.utils.get_source_inputs(input_tensor)
+
+
+def classification_head(
+    feature_map, include_top, pooling, classes, classifier_activation, kernel_initializer
+):
+    """Global pooling and the classifier on a ``(B, H, W, C)`` feature map.
+
+    ``include_top=True``: average pool then ``Dense(classes)`` named
+    ``predictions``. Otherwise ``pooling`` None returns the map, "avg" or
+    "max" a ``(B, C)`` vector.
+    """
+    if include_top:
+        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(feature_map)
+        return keras.layers.Dense(
+            classes,
+            activation=classifier_activation,
+            kernel_initializer=kernel_initializer,
+            name="predictions",
+        )(x)
+    if pooling == "avg":
+        return keras.layers.GlobalAveragePooling2D(name="avg_pool")(feature_map)
+    if pooling == "max":
+        return keras.layers.GlobalMaxPooling2D(name="max_pool")(feature_map)
+    return feature_map

@@ -1,0 +1,320 @@
+"""NesT: Nested Hierarchical Transformer (Zhang et al., AAAI 2022).
+
+Local self-attention inside non-overlapping image blocks, with blocks merged
+2x2 at a time between levels by ``BlockAggregation``. The forward pass::
+
+    image (B, H, W, 3)
+      -> PatchEmbedding (conv, kernel = stride = patch)      (B, H/p, W/p, C0)
+      -> Blockify                                            (B, 4^(L-1), N, C0)
+      -> for level l: [BlockAggregation if l > 0] -> + PositionEmbedding_l
+                       -> TransformerBlock x depth_l         (B, 4^(L-1-l), N, C_l)
+      -> LayerNorm -> Deblockify                             (B, h, w, C_last)
+      -> mean over tokens -> Dense(classes)
+
+The number of blocks per level is fixed by the number of levels (4^(L-1),
+..., 4, 1); the block edge follows from the input size, so any size that is
+a multiple of ``patch_size * 2^(L-1)`` works.
+"""
+
+import math
+
+import keras
+import numpy as np
+
+from keras_nest.layers import (
+    BlockAggregation,
+    Blockify,
+    Deblockify,
+    PatchEmbedding,
+    PositionEmbedding,
+    TransformerBlock,
+)
+from keras_nest.layers.blocks import pair
+from keras_nest.layers.transformer import check_gelu
+from keras_nest.models import application, imagenet
+from keras_nest.models.nest.convert import convert
+from keras_nest.models.nest.weights import NEST_WEIGHTS
+from keras_nest.models.registry import register
+from keras_nest.weights.loading import load_weights, resize_linear
+
+ATTENTION_KINDS = ("multi_head", "multi_query")
+HEAD_PATHS = ("predictions/kernel", "predictions/bias")
+
+
+def _per_level(value, levels, what):
+    values = list(value) if isinstance(value, (tuple, list)) else [value] * levels
+    if len(values) != levels:
+        raise ValueError(f"{what} needs one value per level ({levels}), got {value}.")
+    return values
+
+
+def _block_size(input_shape, patch_size, levels, model_name, default_size):
+    """The block edge (bh, bw) for this input, or a ValueError naming the sizes that work."""
+    step = patch_size * 2 ** (levels - 1)
+    height, width = input_shape[:2]
+    if height % step or width % step:
+        raise ValueError(
+            f"{model_name} takes images whose height and width are multiples of "
+            f"{step} (patch {patch_size} x 2^{levels - 1} blocks a side), such as "
+            f"{default_size} (the default), {default_size - step} or "
+            f"{default_size + step}; got input_shape={tuple(input_shape)}."
+        )
+    return height // step, width // step
+
+
+def _pos_embed_resizer(block_size):
+    """Resizes a checkpoint's (1, T, N, C) position embedding to this model's blocks.
+
+    Each block's square grid of embeddings is zoomed linearly on its own and
+    the block count stays the same, as the official ``resize_posembed`` does.
+    """
+    bh, bw = block_size
+
+    def resize(path, array, target_shape):
+        if not path.endswith("_pos_embed/embedding") or array.ndim != 4:
+            return None
+        _, blocks, tokens, channels = array.shape
+        edge = math.isqrt(tokens)
+        if (blocks, channels) != (target_shape[1], target_shape[3]) or edge**2 != tokens:
+            return None
+        grid = array.reshape(blocks, edge, edge, channels)
+        return resize_linear(grid, (bh, bw)).reshape(1, blocks, bh * bw, channels)
+
+    return resize
+
+
+def Nest(
+    depths,
+    embed_dims,
+    num_heads,
+    patch_size=4,
+    block_size=14,
+    attention="multi_head",
+    mlp_ratio=4.0,
+    gelu="exact",
+    drop_path_rate=0.0,
+    include_top=True,
+    weights=None,
+    input_tensor=None,
+    input_shape=None,
+    pooling=None,
+    classes=1000,
+    classifier_activation="softmax",
+    name="nest",
+    named_weights=None,
+):
+    """Builds any NesT as a functional Keras model.
+
+    Args:
+        depths: transformer layers per level; its length is the number of levels.
+        embed_dims: width per level (one int for a constant width).
+        num_heads: attention heads per level (one int for a constant count).
+        patch_size: edge of the patch-embedding convolution.
+        block_size: block edge, in tokens, at the default input size; the
+            default input is ``patch_size * block_size * 2^(levels-1)`` square.
+        attention: "multi_head", or "multi_query" (one shared key/value head,
+            the official CIFAR models).
+        mlp_ratio: MLP hidden width as a multiple of the level width.
+        gelu: "exact" (erf, as timm) or "tanh" (as the official Flax code).
+        drop_path_rate: stochastic depth of the last layer; it grows linearly
+            from 0 over all layers.
+        include_top: whether to add the classifier.
+        weights: None (random init), a name of published weights, a path to a
+            ``.weights.h5`` file, a timm checkpoint (``.safetensors``,
+            ``.pth``, ``.bin``) or an official Flax checkpoint (a msgpack
+            ``ckpt`` file or an ``.npz`` of the flattened tree).
+        input_tensor: optional Keras tensor to use as the image input.
+        input_shape: ``(height, width, channels)``; height and width must be
+            multiples of ``patch_size * 2^(levels-1)``.
+        pooling: with ``include_top=False``: None returns the final feature
+            map ``(B, h, w, C)``, "avg" or "max" a ``(B, C)`` vector.
+        classes: classifier size.
+        classifier_activation: activation of the classifier (None for logits).
+        name: model name.
+        named_weights: ``{name: WeightsFile}`` of published weights.
+
+    Returns:
+        A ``keras.Model``.
+    """
+    levels = len(depths)
+    embed_dims = _per_level(embed_dims, levels, "embed_dims")
+    num_heads = _per_level(num_heads, levels, "num_heads")
+    if attention not in ATTENTION_KINDS:
+        raise ValueError(f"attention must be one of {ATTENTION_KINDS}, got {attention!r}.")
+    check_gelu(gelu)
+    named_weights = named_weights or {}
+    application.check_weights_argument(weights, name, named_weights)
+    application.check_head_arguments(pooling, classes)
+
+    default_size = patch_size * block_size * 2 ** (levels - 1)
+    images, inputs = application.image_input(
+        input_tensor, input_shape, default_size, pretrained=weights is not None
+    )
+    blocks = _block_size(images.shape[1:], patch_size, levels, name, default_size)
+    init = keras.initializers.TruncatedNormal(stddev=0.02)
+    drop_path_rates = np.linspace(0.0, drop_path_rate, sum(depths)).tolist()
+
+    x = PatchEmbedding(embed_dims[0], patch_size, kernel_initializer=init, name="patch_embed")(
+        images
+    )
+    x = Blockify(blocks, name="blockify")(x)
+    for level, depth in enumerate(depths):
+        if level:
+            x = BlockAggregation(
+                embed_dims[level], blocks, kernel_initializer=init, name=f"level_{level}_pool"
+            )(x)
+        x = PositionEmbedding(name=f"level_{level}_pos_embed")(x)
+        for index in range(depth):
+            x = TransformerBlock(
+                num_heads[level],
+                mlp_ratio=mlp_ratio,
+                multi_query=attention == "multi_query",
+                gelu=gelu,
+                drop_path=drop_path_rates.pop(0),
+                kernel_initializer=init,
+                name=f"level_{level}_block_{index}",
+            )(x)
+    x = keras.layers.LayerNormalization(epsilon=1e-6, name="norm")(x)
+    x = Deblockify(blocks, name="deblockify")(x)
+    outputs = application.classification_head(
+        x, include_top, pooling, classes, classifier_activation, init
+    )
+    model = keras.Model(inputs, outputs, name=name)
+
+    load_weights(
+        model,
+        weights,
+        named_weights=named_weights,
+        convert=lambda state: convert(state, depths, num_heads),
+        include_top=include_top,
+        classes=classes,
+        head_paths=HEAD_PATHS,
+        resize=_pos_embed_resizer(pair(blocks)),
+    )
+    return model
+
+
+# ----------------------------------------------------------------------------- variants
+IMAGENET_LAYOUT = dict(patch_size=4, block_size=14, attention="multi_head")
+CIFAR_LAYOUT = dict(patch_size=1, block_size=4, attention="multi_query")
+
+VARIANTS = {
+    "nest_tiny": dict(
+        IMAGENET_LAYOUT, depths=(2, 2, 8), embed_dims=(96, 192, 384),
+        num_heads=(3, 6, 12), drop_path_rate=0.2,
+    ),
+    "nest_small": dict(
+        IMAGENET_LAYOUT, depths=(2, 2, 20), embed_dims=(96, 192, 384),
+        num_heads=(3, 6, 12), drop_path_rate=0.3,
+    ),
+    "nest_base": dict(
+        IMAGENET_LAYOUT, depths=(2, 2, 20), embed_dims=(128, 256, 512),
+        num_heads=(4, 8, 16), drop_path_rate=0.5,
+    ),
+    "nest_tiny_cifar": dict(
+        CIFAR_LAYOUT, depths=(3, 3, 3, 3), embed_dims=192, num_heads=3, drop_path_rate=0.1,
+    ),
+    "nest_small_cifar": dict(
+        CIFAR_LAYOUT, depths=(3, 3, 3, 3), embed_dims=384, num_heads=6, drop_path_rate=0.1,
+    ),
+    "nest_base_cifar": dict(
+        CIFAR_LAYOUT, depths=(3, 3, 3, 3), embed_dims=768, num_heads=12, drop_path_rate=0.1,
+    ),
+}
+
+
+def _variant(variant, default_classes, **kwargs):
+    config = dict(VARIANTS[variant])
+    config.update(kwargs)
+    config.setdefault("classes", default_classes)
+    config.setdefault("name", variant)
+    return Nest(named_weights=NEST_WEIGHTS.get(variant), **config)
+
+
+_VARIANT_DOC = """Builds {title}: {summary}
+
+    keras.applications-style constructor; see :func:`Nest` for every argument.
+
+    Args:
+        include_top, weights, input_tensor, input_shape, pooling, classes,
+        classifier_activation, name: as in ``keras.applications``; ``weights``
+            is None, {weights} or a checkpoint path.
+        drop_path_rate: stochastic depth (the paper's default: {drop_path}).
+        gelu: "exact" (timm) or "tanh" (the official Flax code).
+        **kwargs: any other :func:`Nest` argument.
+
+    Returns:
+        A ``keras.Model``.
+    """
+
+
+def _constructor(variant, title, summary, default_classes):
+    def build(
+        include_top=True,
+        weights=None,
+        input_tensor=None,
+        input_shape=None,
+        pooling=None,
+        classes=default_classes,
+        classifier_activation="softmax",
+        name=variant,
+        **kwargs,
+    ):
+        return _variant(
+            variant,
+            default_classes,
+            include_top=include_top,
+            weights=weights,
+            input_tensor=input_tensor,
+            input_shape=input_shape,
+            pooling=pooling,
+            classes=classes,
+            classifier_activation=classifier_activation,
+            name=name,
+            **kwargs,
+        )
+
+    published = sorted(NEST_WEIGHTS.get(variant, {}))
+    build.__name__ = build.__qualname__ = title.replace("-", "").replace(" ", "")
+    build.__doc__ = _VARIANT_DOC.format(
+        title=title,
+        summary=summary,
+        weights=" or ".join(repr(w) for w in published) if published else "(none published)",
+        drop_path=VARIANTS[variant]["drop_path_rate"],
+    )
+    return register(variant)(build)
+
+
+NestTiny = _constructor(
+    "nest_tiny", "NestTiny", "NesT-T at 224x224, 17.1M parameters, 3 levels.", 1000
+)
+NestSmall = _constructor(
+    "nest_small", "NestSmall", "NesT-S at 224x224, 38.4M parameters, 3 levels.", 1000
+)
+NestBase = _constructor(
+    "nest_base", "NestBase", "NesT-B at 224x224, 67.7M parameters, 3 levels.", 1000
+)
+NestTinyCifar = _constructor(
+    "nest_tiny_cifar", "NestTinyCifar",
+    "CIFAR NesT-T at 32x32, 6.0M parameters, 4 levels, multi-query attention.", 10,
+)
+NestSmallCifar = _constructor(
+    "nest_small_cifar", "NestSmallCifar",
+    "CIFAR NesT-S at 32x32, 22.8M parameters, 4 levels, multi-query attention.", 10,
+)
+NestBaseCifar = _constructor(
+    "nest_base_cifar", "NestBaseCifar",
+    "CIFAR NesT-B at 32x32, 89.1M parameters, 4 levels, multi-query attention.", 10,
+)
+
+
+def preprocess_input(x, data_format=None):
+    """Scales uint8-range images to NesT's input: ``(x / 255 - mean) / std``.
+
+    ImageNet mean and standard deviation, as the official and timm pipelines.
+    Takes numpy arrays or tensors of shape ``(..., H, W, 3)``.
+    """
+    return imagenet.normalize(x, imagenet.IMAGENET_MEAN, imagenet.IMAGENET_STD, data_format)
+
+
+decode_predictions = imagenet.decode_predictions

@@ -1,0 +1,187 @@
+"""Putting converted weights into a model: download, match, resize, report.
+
+A family converter turns a checkpoint into ``{variable path: array}`` keyed by
+the model's own ``variable.path`` names; :func:`assign_weights` then checks the
+whole dict against the model and raises one ValueError that lists every
+missing, unexpected and mis-shaped tensor before anything is assigned.
+"""
+
+import dataclasses
+import os
+
+import keras
+import numpy as np
+
+from keras_nest.weights.readers import read_checkpoint
+
+CACHE_SUBDIR = "models/keras_nest"
+
+
+@dataclasses.dataclass(frozen=True)
+class WeightsFile:
+    """A published checkpoint: where it lives and what it holds.
+
+    Attributes:
+        url: download address.
+        filename: name in the Keras cache (``~/.keras/models/keras_nest``).
+        sha256: expected hash of the file, or None where none is published.
+        classes: size of its classifier.
+    """
+
+    url: str
+    filename: str
+    sha256: str | None
+    classes: int
+
+
+def fetch(weights_file):
+    """Downloads (or finds in the Keras cache) a published checkpoint; returns its path.
+
+    Raises:
+        ValueError: if the file's hash does not match the published one.
+    """
+    try:
+        return keras.utils.get_file(
+            fname=weights_file.filename,
+            origin=weights_file.url,
+            file_hash=weights_file.sha256,
+            hash_algorithm="sha256",
+            cache_subdir=CACHE_SUBDIR,
+        )
+    except ValueError as error:
+        raise ValueError(
+            f"The download of {weights_file.filename} from {weights_file.url} does not "
+            f"match its sha256 {weights_file.sha256}; the file is corrupt or has "
+            f"changed upstream. ({error})"
+        ) from error
+
+
+def resize_linear(grid, size):
+    """Resizes the two middle axes of ``(B, h, w, C)`` to ``size`` linearly.
+
+    Corner samples map to corner samples (as ``scipy.ndimage.zoom(order=1)``,
+    which the official NesT code uses to resize position embeddings).
+    """
+
+    def along(x, axis, new):
+        old = x.shape[axis]
+        if old == new:
+            return x
+        coords = np.linspace(0.0, old - 1.0, new) if new > 1 else np.zeros(1)
+        low = np.floor(coords).astype(int)
+        high = np.minimum(low + 1, old - 1)
+        shape = [1] * x.ndim
+        shape[axis] = new
+        frac = (coords - low).reshape(shape)
+        return np.take(x, low, axis) * (1 - frac) + np.take(x, high, axis) * frac
+
+    grid = np.asarray(grid, dtype=np.float64)
+    return along(along(grid, 1, size[0]), 2, size[1]).astype(np.float32)
+
+
+def describe_mismatch(missing, unexpected, misshaped):
+    """One readable message for everything that does not fit."""
+
+    def listing(title, names):
+        return [f"  {title} ({len(names)}):"] + [f"    {n}" for n in names]
+
+    lines = []
+    if missing:
+        lines += listing("missing from the checkpoint", missing)
+    if unexpected:
+        lines += listing("unexpected in the checkpoint", unexpected)
+    if misshaped:
+        lines += listing(
+            "mis-shaped (checkpoint vs model)",
+            [f"{n}: {tuple(a)} vs {tuple(b)}" for n, a, b in misshaped],
+        )
+    return "\n".join(lines)
+
+
+def assign_weights(model, converted, source, ignore=(), resize=None):
+    """Assigns ``converted`` (``{variable path: array}``) to ``model``'s weights.
+
+    Args:
+        model: the Keras model.
+        converted: arrays keyed by the model's ``variable.path`` names.
+        source: what the arrays came from, for the error message.
+        ignore: variable paths left as they are on both sides (a fresh head).
+        resize: optional ``resize(path, array, target_shape)`` returning the
+            array resized to the target shape, or None where it cannot be.
+
+    Raises:
+        ValueError: listing every missing, unexpected and mis-shaped tensor.
+    """
+    variables = {v.path: v for v in model.weights if v.path not in ignore}
+    converted = {k: v for k, v in converted.items() if k not in ignore}
+    missing = [name for name in variables if name not in converted]
+    unexpected = [name for name in converted if name not in variables]
+    misshaped = []
+    values = {}
+    for name, variable in variables.items():
+        if name not in converted:
+            continue
+        array = np.asarray(converted[name])
+        target = tuple(variable.shape)
+        if array.shape != target and resize is not None:
+            array = resize(name, array, target)
+        if array is None or array.shape != target:
+            misshaped.append((name, np.shape(converted[name]), target))
+            continue
+        values[name] = array
+    if missing or unexpected or misshaped:
+        raise ValueError(
+            f"The checkpoint {source} does not fit {model.name}:\n"
+            + describe_mismatch(missing, unexpected, misshaped)
+        )
+    for name, array in values.items():
+        variables[name].assign(array.astype(variables[name].dtype))
+
+
+def is_keras_weights(path):
+    """True for a Keras ``.weights.h5`` file."""
+    return os.fspath(path).endswith(".weights.h5")
+
+
+def load_keras_weights(model, path):
+    """``model.load_weights(path)`` with an error that names the file."""
+    try:
+        model.load_weights(path)
+    except ValueError as error:
+        raise ValueError(
+            f"The Keras weights file {path!r} does not fit {model.name}: {error}"
+        ) from error
+
+
+def load_weights(
+    model, weights, *, named_weights, convert, include_top, classes, head_paths, resize=None
+):
+    """Loads ``weights`` into a freshly built model, whatever form they take.
+
+    Args:
+        model: the model, built with random weights.
+        weights: None, a name in ``named_weights``, a ``.weights.h5`` path or a
+            checkpoint path that ``convert`` understands.
+        named_weights: ``{name: WeightsFile}`` of this model's published weights.
+        convert: ``convert(state) -> {variable path: array}``.
+        include_top, classes: the model's head; the checkpoint's head is left
+            out when the model has none, or when published weights were
+            trained for another number of classes (the head stays fresh).
+        head_paths: variable paths of the classifier.
+        resize: passed to :func:`assign_weights`.
+    """
+    if weights is None:
+        return
+    skip_head = not include_top
+    if weights in named_weights:
+        published = named_weights[weights]
+        path = fetch(published)
+        skip_head = skip_head or classes != published.classes
+    else:
+        path = os.fspath(weights)
+    if is_keras_weights(path):
+        load_keras_weights(model, path)
+        return
+    converted = convert(read_checkpoint(path))
+    ignore = tuple(head_paths) if skip_head else ()
+    assign_weights(model, converted, source=path, ignore=ignore, resize=resize)
