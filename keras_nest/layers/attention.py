@@ -105,6 +105,11 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         dropout_active = training and self.attention_dropout > 0
         if return_attention_scores or dropout_active:
             out, scores = self._explicit_attention(q, k, v, training)
+        elif self.multi_query:
+            # One shared key/value head: every (token, head) query attends to
+            # the same keys, so the heads fold into the query axis for free.
+            folded = ops.reshape(q, (-1, tokens * self.num_heads, 1, self.head_dim))
+            out = ops.dot_product_attention(folded, k, v)
         else:
             out = ops.dot_product_attention(q, k, v)
         out = ops.reshape(out, (-1, tokens, channels))
