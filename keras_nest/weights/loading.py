@@ -15,6 +15,7 @@ import numpy as np
 from keras_nest.weights.readers import read_checkpoint
 
 CACHE_SUBDIR = "models/keras_nest"
+CACHE_DIR = None  # None: the Keras home, ~/.keras or $KERAS_HOME
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,6 +47,7 @@ def fetch(weights_file):
             origin=weights_file.url,
             file_hash=weights_file.sha256,
             hash_algorithm="sha256",
+            cache_dir=CACHE_DIR,
             cache_subdir=CACHE_SUBDIR,
         )
     except ValueError as error:

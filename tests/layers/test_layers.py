@@ -1,0 +1,147 @@
+"""Layer behaviour against NumPy and timm references."""
+
+import numpy as np
+import pytest
+
+from keras_nest.layers import (
+    BlockAggregation,
+    Blockify,
+    Deblockify,
+    MultiHeadSelfAttention,
+    PatchEmbedding,
+    PositionEmbedding,
+    StochasticDepth,
+    TransformerBlock,
+)
+from tests.conftest import max_abs_diff, to_numpy
+
+pytestmark = pytest.mark.core
+
+
+def reference_attention(x, qkv_kernel, qkv_bias, proj_kernel, proj_bias, heads, kv_heads):
+    """Softmax attention over axis -2 of ``x`` in float64 NumPy."""
+    x = x.astype("float64")
+    channels = x.shape[-1]
+    head_dim = channels // heads
+    qkv = x @ qkv_kernel + qkv_bias
+    q = qkv[..., : heads * head_dim].reshape(*x.shape[:-1], heads, head_dim)
+    k = qkv[..., heads * head_dim : (heads + kv_heads) * head_dim]
+    v = qkv[..., (heads + kv_heads) * head_dim :]
+    k = np.repeat(k.reshape(*x.shape[:-1], kv_heads, head_dim), heads // kv_heads, -2)
+    v = np.repeat(v.reshape(*x.shape[:-1], kv_heads, head_dim), heads // kv_heads, -2)
+    logits = np.einsum("...qhd,...khd->...hqk", q, k) / np.sqrt(head_dim)
+    weights = np.exp(logits - logits.max(-1, keepdims=True))
+    weights /= weights.sum(-1, keepdims=True)
+    out = np.einsum("...hqk,...khd->...qhd", weights, v).reshape(x.shape)
+    return out @ proj_kernel + proj_bias, weights
+
+
+def randomize(layer, rng):
+    for variable in layer.weights:
+        variable.assign(rng.normal(0, 0.3, variable.shape).astype("float32"))
+
+
+def test_blockify_index_order():
+    height, width, bh, bw = 8, 12, 2, 3
+    ys, xs = np.meshgrid(np.arange(height), np.arange(width), indexing="ij")
+    image = np.stack([ys, xs], -1)[None].astype("float32")  # each pixel holds (y, x)
+    blocks = to_numpy(Blockify((bh, bw))(image))
+    assert blocks.shape == (1, (height // bh) * (width // bw), bh * bw, 2)
+    for y in range(height):
+        for x in range(width):
+            t = (y // bh) * (width // bw) + x // bw
+            n = (y % bh) * bw + x % bw
+            assert tuple(blocks[0, t, n]) == (y, x)
+
+
+def test_deblockify_inverts_blockify():
+    image = np.random.default_rng(0).random((2, 12, 18, 5), dtype=np.float32)
+    blocks = Blockify((3, 6))(image)  # a 4x3 grid of blocks: not square
+    with pytest.raises(ValueError, match="square"):
+        Deblockify((3, 6))(blocks)
+    square = np.random.default_rng(0).random((2, 12, 24, 5), dtype=np.float32)
+    restored = Deblockify((3, 6))(Blockify((3, 6))(square))
+    np.testing.assert_array_equal(to_numpy(restored), square)
+
+
+def test_block_aggregation_matches_timm_conv_pool():
+    torch = pytest.importorskip("torch")
+    timm_nest = pytest.importorskip("timm.models.nest")
+    rng = np.random.default_rng(0)
+    block, channels, filters = 4, 6, 10
+    x = rng.normal(size=(2, 16, block * block, channels)).astype("float32")
+    layer = BlockAggregation(filters, block)
+    layer.build(x.shape)
+    randomize(layer, rng)
+
+    reference = timm_nest.ConvPool(channels, filters, torch.nn.LayerNorm, pad_type="same")
+    reference.norm.eps = 1e-6
+    with torch.no_grad():
+        reference.conv.weight.copy_(torch.from_numpy(to_numpy(layer.conv.kernel).transpose(3, 2, 0, 1)))
+        reference.conv.bias.copy_(torch.from_numpy(to_numpy(layer.conv.bias)))
+        reference.norm.weight.copy_(torch.from_numpy(to_numpy(layer.norm.gamma)))
+        reference.norm.bias.copy_(torch.from_numpy(to_numpy(layer.norm.beta)))
+        image = timm_nest.deblockify(torch.from_numpy(x), block).permute(0, 3, 1, 2)
+        expected = timm_nest.blockify(reference(image).permute(0, 2, 3, 1), block).numpy()
+    assert max_abs_diff(to_numpy(layer(x)), expected) < 1e-5
+
+
+@pytest.mark.parametrize("multi_query", [False, True])
+def test_attention_matches_reference_over_blocks(multi_query):
+    rng = np.random.default_rng(0)
+    heads = 4
+    x = rng.normal(size=(2, 3, 5, 16)).astype("float32")  # (B, T, N, C)
+    layer = MultiHeadSelfAttention(heads, multi_query=multi_query)
+    layer.build(x.shape)
+    randomize(layer, rng)
+    params = [to_numpy(v).astype("float64") for v in layer.qkv.weights + layer.proj.weights]
+    expected, expected_scores = reference_attention(
+        x, *params, heads=heads, kv_heads=1 if multi_query else heads
+    )
+    assert max_abs_diff(to_numpy(layer(x)), expected) < 1e-4
+    out, scores = layer(x, return_attention_scores=True)
+    assert scores.shape == (2, 3, heads, 5, 5)
+    assert max_abs_diff(to_numpy(out), expected) < 1e-4
+    assert max_abs_diff(to_numpy(scores), expected_scores) < 1e-5
+
+
+def test_transformer_block_is_pre_norm_residual():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 4, 8)).astype("float32")
+    block = TransformerBlock(2, gelu="tanh")
+    block.build(x.shape)
+    randomize(block, rng)
+    y = to_numpy(block.attn(block.norm1(x)))
+    expected = x + y
+    expected = expected + to_numpy(block.mlp(block.norm2(expected)))
+    assert max_abs_diff(to_numpy(block(x)), expected) < 1e-5
+    assert block.norm1.epsilon == 1e-6
+
+
+def test_stochastic_depth_drops_whole_samples():
+    x = np.ones((64, 3, 2), "float32")
+    layer = StochasticDepth(0.5, seed=1)
+    np.testing.assert_array_equal(to_numpy(layer(x)), x)
+    dropped = to_numpy(layer(x, training=True))
+    per_sample = dropped.reshape(64, -1)
+    assert set(np.unique(per_sample)) <= {0.0, 2.0}
+    assert (per_sample.min(1) == per_sample.max(1)).all()
+    assert 0 < (per_sample[:, 0] == 0).sum() < 64
+
+
+def test_position_embedding_shape_and_init():
+    layer = PositionEmbedding()
+    x = np.zeros((2, 16, 196, 32), "float32")
+    out = to_numpy(layer(x))
+    weight = to_numpy(layer.embedding)
+    assert weight.shape == (1, 16, 196, 32)
+    np.testing.assert_allclose(out, np.broadcast_to(weight, out.shape))
+    assert np.abs(weight).max() <= 0.04 + 1e-6  # truncated at two deviations
+    assert 0.015 < weight.std() < 0.02
+
+
+def test_patch_embedding_shape_and_size_check():
+    layer = PatchEmbedding(8, 4)
+    assert layer(np.zeros((1, 16, 24, 3), "float32")).shape == (1, 4, 6, 8)
+    with pytest.raises(ValueError, match="4x4 patches"):
+        PatchEmbedding(8, 4)(np.zeros((1, 18, 16, 3), "float32"))
