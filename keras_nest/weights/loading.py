@@ -6,9 +6,11 @@ whole dict against the model and raises one ValueError that lists every
 missing, unexpected and mis-shaped tensor before anything is assigned.
 """
 
+import collections
 import dataclasses
 import os
 
+import h5py
 import keras
 import numpy as np
 
@@ -146,7 +148,26 @@ def is_keras_weights(path):
 
 
 def load_keras_weights(model, path):
-    """``model.load_weights(path)`` with an error that names the file."""
+    """``model.load_weights(path)``, refusing a file made for another model.
+
+    Keras matches ``.weights.h5`` entries by layer structure and skips what it
+    does not find, so a file from a deeper model would load silently; the
+    tensors in the file are therefore checked (count and shapes) first.
+    """
+    stored = collections.Counter()
+    with h5py.File(path, "r") as file:
+        file.visititems(
+            lambda _, item: stored.update([item.shape]) if isinstance(item, h5py.Dataset) else None
+        )
+    expected = collections.Counter(tuple(v.shape) for v in model.weights)
+    if stored != expected:
+        extra = sorted((stored - expected).elements())
+        absent = sorted((expected - stored).elements())
+        raise ValueError(
+            f"The Keras weights file {path!r} does not fit {model.name}: it holds "
+            f"{sum(stored.values())} tensors, the model {sum(expected.values())}. Shapes "
+            f"only in the file: {extra[:10]}; only in the model: {absent[:10]}."
+        )
     try:
         model.load_weights(path)
     except ValueError as error:
