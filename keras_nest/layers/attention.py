@@ -3,9 +3,11 @@
 import keras
 from keras import ops
 
+from keras_nest.layers.initializers import SublayerInitializers
+
 
 @keras.saving.register_keras_serializable(package="keras_nest")
-class MultiHeadSelfAttention(keras.layers.Layer):
+class MultiHeadSelfAttention(SublayerInitializers, keras.layers.Layer):
     """Multi-head (or multi-query) self-attention with one fused qkv projection.
 
     Attention runs over the second-to-last axis only; every leading axis is a
@@ -46,27 +48,19 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         self.qkv_bias = qkv_bias
         self.attention_dropout = attention_dropout
         self.proj_dropout = proj_dropout
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.set_initializers(kernel_initializer, bias_initializer)
 
     def build(self, input_shape):
         channels = input_shape[-1]
         if channels % self.num_heads:
             raise ValueError(
-                f"{self.name}: {channels} channels do not split into "
-                f"{self.num_heads} heads."
+                f"{self.name}: {channels} channels do not split into {self.num_heads} heads."
             )
         self.head_dim = channels // self.num_heads
         self.kv_heads = 1 if self.multi_query else self.num_heads
-        dense = dict(
-            kernel_initializer=self.kernel_initializer,
-            bias_initializer=self.bias_initializer,
-            dtype=self.dtype_policy,
-        )
+        dense = self.sublayer_kwargs()
         qkv_width = (self.num_heads + 2 * self.kv_heads) * self.head_dim
-        self.qkv = keras.layers.Dense(
-            qkv_width, use_bias=self.qkv_bias, name="qkv", **dense
-        )
+        self.qkv = keras.layers.Dense(qkv_width, use_bias=self.qkv_bias, name="qkv", **dense)
         self.qkv.build(input_shape)
         self.proj = keras.layers.Dense(channels, name="proj", **dense)
         self.proj.build(input_shape)
@@ -131,7 +125,6 @@ class MultiHeadSelfAttention(keras.layers.Layer):
             qkv_bias=self.qkv_bias,
             attention_dropout=self.attention_dropout,
             proj_dropout=self.proj_dropout,
-            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
-            bias_initializer=keras.initializers.serialize(self.bias_initializer),
+            **self.initializers_config(),
         )
         return config

@@ -5,6 +5,8 @@ import math
 import keras
 from keras import ops
 
+from keras_nest.layers.initializers import SublayerInitializers
+
 
 def pair(value):
     """``7 -> (7, 7)``; a pair stays a pair."""
@@ -114,7 +116,7 @@ class Deblockify(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="keras_nest")
-class BlockAggregation(keras.layers.Layer):
+class BlockAggregation(SublayerInitializers, keras.layers.Layer):
     """NesT's block aggregation: merges every 2x2 group of blocks into one.
 
     On blockified input: deblockify, 3x3 conv ('same', with bias), LayerNorm
@@ -139,16 +141,14 @@ class BlockAggregation(keras.layers.Layer):
         self.filters = filters
         self.block_size = pair(block_size)
         self.layer_norm_epsilon = layer_norm_epsilon
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.set_initializers(kernel_initializer, bias_initializer)
 
     def build(self, input_shape):
         check_blocks(self.name, input_shape, self.block_size)
         grid = math.isqrt(input_shape[1])
         if grid % 2:
             raise ValueError(
-                f"{self.name}: needs an even block grid to merge 2x2 blocks, "
-                f"got {grid}x{grid}."
+                f"{self.name}: needs an even block grid to merge 2x2 blocks, got {grid}x{grid}."
             )
         bh, bw = self.block_size
         map_shape = (input_shape[0], grid * bh, grid * bw, input_shape[3])
@@ -156,10 +156,8 @@ class BlockAggregation(keras.layers.Layer):
             self.filters,
             3,
             padding="same",
-            kernel_initializer=self.kernel_initializer,
-            bias_initializer=self.bias_initializer,
             name="conv",
-            dtype=self.dtype_policy,
+            **self.sublayer_kwargs(),
         )
         self.conv.build(map_shape)
         self.norm = keras.layers.LayerNormalization(
@@ -182,7 +180,6 @@ class BlockAggregation(keras.layers.Layer):
             filters=self.filters,
             block_size=self.block_size,
             layer_norm_epsilon=self.layer_norm_epsilon,
-            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
-            bias_initializer=keras.initializers.serialize(self.bias_initializer),
+            **self.initializers_config(),
         )
         return config

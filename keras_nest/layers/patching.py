@@ -3,10 +3,11 @@
 import keras
 
 from keras_nest.layers.blocks import pair
+from keras_nest.layers.initializers import SublayerInitializers
 
 
 @keras.saving.register_keras_serializable(package="keras_nest")
-class PatchEmbedding(keras.layers.Layer):
+class PatchEmbedding(SublayerInitializers, keras.layers.Layer):
     """Non-overlapping patches projected to ``embed_dim`` by one convolution.
 
     A Conv2D with kernel = stride = ``patch_size``, a bias and no padding.
@@ -26,8 +27,7 @@ class PatchEmbedding(keras.layers.Layer):
         super().__init__(**kwargs)
         self.embed_dim = embed_dim
         self.patch_size = pair(patch_size)
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.set_initializers(kernel_initializer, bias_initializer)
 
     def build(self, input_shape):
         ph, pw = self.patch_size
@@ -41,10 +41,8 @@ class PatchEmbedding(keras.layers.Layer):
             self.patch_size,
             strides=self.patch_size,
             padding="valid",
-            kernel_initializer=self.kernel_initializer,
-            bias_initializer=self.bias_initializer,
             name="proj",
-            dtype=self.dtype_policy,
+            **self.sublayer_kwargs(),
         )
         self.proj.build(input_shape)
 
@@ -60,7 +58,6 @@ class PatchEmbedding(keras.layers.Layer):
         config.update(
             embed_dim=self.embed_dim,
             patch_size=self.patch_size,
-            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
-            bias_initializer=keras.initializers.serialize(self.bias_initializer),
+            **self.initializers_config(),
         )
         return config

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_nest.layers.attention import MultiHeadSelfAttention
+from keras_nest.layers.initializers import SublayerInitializers
 
 GELU_KINDS = ("exact", "tanh")
 
@@ -52,7 +53,7 @@ class StochasticDepth(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="keras_nest")
-class Mlp(keras.layers.Layer):
+class Mlp(SublayerInitializers, keras.layers.Layer):
     """Dense -> GELU -> dropout -> Dense -> dropout, on the last axis.
 
     Input shape: ``(..., C)``. Output shape: ``(..., C)`` (hidden width
@@ -72,15 +73,10 @@ class Mlp(keras.layers.Layer):
         self.hidden_dim = hidden_dim
         self.gelu = check_gelu(gelu)
         self.dropout = dropout
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.set_initializers(kernel_initializer, bias_initializer)
 
     def build(self, input_shape):
-        dense = dict(
-            kernel_initializer=self.kernel_initializer,
-            bias_initializer=self.bias_initializer,
-            dtype=self.dtype_policy,
-        )
+        dense = self.sublayer_kwargs()
         self.fc1 = keras.layers.Dense(self.hidden_dim, name="fc1", **dense)
         self.fc1.build(input_shape)
         self.fc2 = keras.layers.Dense(input_shape[-1], name="fc2", **dense)
@@ -102,14 +98,13 @@ class Mlp(keras.layers.Layer):
             hidden_dim=self.hidden_dim,
             gelu=self.gelu,
             dropout=self.dropout,
-            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
-            bias_initializer=keras.initializers.serialize(self.bias_initializer),
+            **self.initializers_config(),
         )
         return config
 
 
 @keras.saving.register_keras_serializable(package="keras_nest")
-class TransformerBlock(keras.layers.Layer):
+class TransformerBlock(SublayerInitializers, keras.layers.Layer):
     """Pre-norm transformer layer: ``x += attn(LN(x)); x += mlp(LN(x))``.
 
     Each residual branch passes through stochastic depth. Works on inputs with
@@ -154,15 +149,10 @@ class TransformerBlock(keras.layers.Layer):
         self.dropout = dropout
         self.attention_dropout = attention_dropout
         self.layer_norm_epsilon = layer_norm_epsilon
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.set_initializers(kernel_initializer, bias_initializer)
 
     def build(self, input_shape):
-        init = dict(
-            kernel_initializer=self.kernel_initializer,
-            bias_initializer=self.bias_initializer,
-            dtype=self.dtype_policy,
-        )
+        init = self.sublayer_kwargs()
         norm = dict(epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy)
         self.norm1 = keras.layers.LayerNormalization(name="norm1", **norm)
         self.norm1.build(input_shape)
@@ -216,7 +206,6 @@ class TransformerBlock(keras.layers.Layer):
             dropout=self.dropout,
             attention_dropout=self.attention_dropout,
             layer_norm_epsilon=self.layer_norm_epsilon,
-            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
-            bias_initializer=keras.initializers.serialize(self.bias_initializer),
+            **self.initializers_config(),
         )
         return config

@@ -31,7 +31,5 @@ def create_model(name, **kwargs):
     if name not in _MODELS:
         close = difflib.get_close_matches(name, _MODELS, n=3)
         hint = f" Did you mean {close}?" if close else ""
-        raise ValueError(
-            f"Unknown model {name!r}.{hint} Known models: {list_models()}."
-        )
+        raise ValueError(f"Unknown model {name!r}.{hint} Known models: {list_models()}.")
     return _MODELS[name](**kwargs)

@@ -77,7 +77,9 @@ def test_block_aggregation_matches_timm_conv_pool():
     reference = timm_nest.ConvPool(channels, filters, torch.nn.LayerNorm, pad_type="same")
     reference.norm.eps = 1e-6
     with torch.no_grad():
-        reference.conv.weight.copy_(torch.from_numpy(to_numpy(layer.conv.kernel).transpose(3, 2, 0, 1)))
+        reference.conv.weight.copy_(
+            torch.from_numpy(to_numpy(layer.conv.kernel).transpose(3, 2, 0, 1))
+        )
         reference.conv.bias.copy_(torch.from_numpy(to_numpy(layer.conv.bias)))
         reference.norm.weight.copy_(torch.from_numpy(to_numpy(layer.norm.gamma)))
         reference.norm.bias.copy_(torch.from_numpy(to_numpy(layer.norm.beta)))

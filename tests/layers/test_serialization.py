@@ -14,16 +14,32 @@ CASES = [
     (layers.Blockify, dict(block_size=(2, 4)), (2, 4, 8, 3)),
     (layers.Deblockify, dict(block_size=(2, 3)), (2, 4, 6, 3)),
     (layers.PositionEmbedding, dict(), (2, 4, 6, 3)),
-    (layers.MultiHeadSelfAttention, dict(num_heads=2, multi_query=True, qkv_bias=False), (2, 3, 5, 8)),
+    (
+        layers.MultiHeadSelfAttention,
+        dict(num_heads=2, multi_query=True, qkv_bias=False),
+        (2, 3, 5, 8),
+    ),
     (layers.Mlp, dict(hidden_dim=12, gelu="tanh", dropout=0.1), (2, 5, 8)),
     (layers.StochasticDepth, dict(rate=0.2, seed=3), (2, 5, 8)),
     (
         layers.TransformerBlock,
-        dict(num_heads=2, mlp_ratio=2.0, multi_query=True, gelu="tanh", drop_path=0.1,
-             dropout=0.1, attention_dropout=0.1, layer_norm_epsilon=1e-5),
+        dict(
+            num_heads=2,
+            mlp_ratio=2.0,
+            multi_query=True,
+            gelu="tanh",
+            drop_path=0.1,
+            dropout=0.1,
+            attention_dropout=0.1,
+            layer_norm_epsilon=1e-5,
+        ),
         (2, 4, 5, 8),
     ),
-    (layers.BlockAggregation, dict(filters=6, block_size=(2, 2), layer_norm_epsilon=1e-5), (2, 4, 4, 3)),
+    (
+        layers.BlockAggregation,
+        dict(filters=6, block_size=(2, 2), layer_norm_epsilon=1e-5),
+        (2, 4, 4, 3),
+    ),
 ]
 
 

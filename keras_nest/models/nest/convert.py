@@ -123,9 +123,7 @@ def _params_tree(state):
     and on a whole training checkpoint (``optimizer/target/PatchEmbedding_0/...``),
     whose optimizer state is left out.
     """
-    roots = sorted(
-        (key[: -len(_FLAX_ROOT)] for key in state if key.endswith(_FLAX_ROOT)), key=len
-    )
+    roots = sorted((key[: -len(_FLAX_ROOT)] for key in state if key.endswith(_FLAX_ROOT)), key=len)
     prefix = roots[0]
     return {
         key[len(prefix) :]: np.asarray(value)

@@ -200,25 +200,46 @@ CIFAR_LAYOUT = dict(patch_size=1, block_size=4, attention="multi_query")
 
 VARIANTS = {
     "nest_tiny": dict(
-        IMAGENET_LAYOUT, depths=(2, 2, 8), embed_dims=(96, 192, 384),
-        num_heads=(3, 6, 12), drop_path_rate=0.2,
+        IMAGENET_LAYOUT,
+        depths=(2, 2, 8),
+        embed_dims=(96, 192, 384),
+        num_heads=(3, 6, 12),
+        drop_path_rate=0.2,
     ),
     "nest_small": dict(
-        IMAGENET_LAYOUT, depths=(2, 2, 20), embed_dims=(96, 192, 384),
-        num_heads=(3, 6, 12), drop_path_rate=0.3,
+        IMAGENET_LAYOUT,
+        depths=(2, 2, 20),
+        embed_dims=(96, 192, 384),
+        num_heads=(3, 6, 12),
+        drop_path_rate=0.3,
     ),
     "nest_base": dict(
-        IMAGENET_LAYOUT, depths=(2, 2, 20), embed_dims=(128, 256, 512),
-        num_heads=(4, 8, 16), drop_path_rate=0.5,
+        IMAGENET_LAYOUT,
+        depths=(2, 2, 20),
+        embed_dims=(128, 256, 512),
+        num_heads=(4, 8, 16),
+        drop_path_rate=0.5,
     ),
     "nest_tiny_cifar": dict(
-        CIFAR_LAYOUT, depths=(3, 3, 3, 3), embed_dims=192, num_heads=3, drop_path_rate=0.1,
+        CIFAR_LAYOUT,
+        depths=(3, 3, 3, 3),
+        embed_dims=192,
+        num_heads=3,
+        drop_path_rate=0.1,
     ),
     "nest_small_cifar": dict(
-        CIFAR_LAYOUT, depths=(3, 3, 3, 3), embed_dims=384, num_heads=6, drop_path_rate=0.1,
+        CIFAR_LAYOUT,
+        depths=(3, 3, 3, 3),
+        embed_dims=384,
+        num_heads=6,
+        drop_path_rate=0.1,
     ),
     "nest_base_cifar": dict(
-        CIFAR_LAYOUT, depths=(3, 3, 3, 3), embed_dims=768, num_heads=12, drop_path_rate=0.1,
+        CIFAR_LAYOUT,
+        depths=(3, 3, 3, 3),
+        embed_dims=768,
+        num_heads=12,
+        drop_path_rate=0.1,
     ),
 }
 
@@ -295,16 +316,22 @@ NestBase = _constructor(
     "nest_base", "NestBase", "NesT-B at 224x224, 67.7M parameters, 3 levels.", 1000
 )
 NestTinyCifar = _constructor(
-    "nest_tiny_cifar", "NestTinyCifar",
-    "CIFAR NesT-T at 32x32, 6.0M parameters, 4 levels, multi-query attention.", 10,
+    "nest_tiny_cifar",
+    "NestTinyCifar",
+    "CIFAR NesT-T at 32x32, 6.0M parameters, 4 levels, multi-query attention.",
+    10,
 )
 NestSmallCifar = _constructor(
-    "nest_small_cifar", "NestSmallCifar",
-    "CIFAR NesT-S at 32x32, 22.8M parameters, 4 levels, multi-query attention.", 10,
+    "nest_small_cifar",
+    "NestSmallCifar",
+    "CIFAR NesT-S at 32x32, 22.8M parameters, 4 levels, multi-query attention.",
+    10,
 )
 NestBaseCifar = _constructor(
-    "nest_base_cifar", "NestBaseCifar",
-    "CIFAR NesT-B at 32x32, 89.1M parameters, 4 levels, multi-query attention.", 10,
+    "nest_base_cifar",
+    "NestBaseCifar",
+    "CIFAR NesT-B at 32x32, 89.1M parameters, 4 levels, multi-query attention.",
+    10,
 )
 
 

@@ -14,7 +14,9 @@ _HUB = "https://huggingface.co/timm/{}/resolve/main/model.safetensors"
 
 
 def _timm_hub(tag):
-    return WeightsFile(url=_HUB.format(tag), filename=f"{tag}.safetensors", sha256=None, classes=1000)
+    return WeightsFile(
+        url=_HUB.format(tag), filename=f"{tag}.safetensors", sha256=None, classes=1000
+    )
 
 
 NEST_WEIGHTS = {

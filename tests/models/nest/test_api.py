@@ -26,8 +26,12 @@ IMAGENET_SMALL = dict(FLAX_FIXTURES["nest_tiny_s196_224_reduced"])
 def test_registry_lists_and_builds_every_variant():
     names = keras_nest.list_models()
     assert {
-        "nest_tiny", "nest_small", "nest_base",
-        "nest_tiny_cifar", "nest_small_cifar", "nest_base_cifar",
+        "nest_tiny",
+        "nest_small",
+        "nest_base",
+        "nest_tiny_cifar",
+        "nest_small_cifar",
+        "nest_base_cifar",
     } <= set(names)
     model = keras_nest.create_model("nest_tiny_cifar", classes=7, classifier_activation=None)
     assert model.output_shape == (None, 7) and model.name == "nest_tiny_cifar"
@@ -73,13 +77,17 @@ def test_preprocess_input_and_decode_predictions():
     expected = (1 - np.array([0.485, 0.456, 0.406])) / np.array([0.229, 0.224, 0.225])
     np.testing.assert_allclose(preprocess_input(images)[0, 0, 0], expected, rtol=1e-6)
     np.testing.assert_allclose(
-        to_numpy(preprocess_input(keras.ops.convert_to_tensor(images)))[0, 1, 1], expected, rtol=1e-6
+        to_numpy(preprocess_input(keras.ops.convert_to_tensor(images)))[0, 1, 1],
+        expected,
+        rtol=1e-6,
     )
     scores = np.zeros((2, 1000), "float32")
     scores[0, 1], scores[0, 0], scores[1, 999] = 0.9, 0.1, 1.0
     decoded = decode_predictions(scores, top=2)
-    assert decoded[0] == [("n01443537", "goldfish", pytest.approx(0.9)),
-                          ("n01440764", "tench", pytest.approx(0.1))]
+    assert decoded[0] == [
+        ("n01443537", "goldfish", pytest.approx(0.9)),
+        ("n01440764", "tench", pytest.approx(0.1)),
+    ]
     assert decoded[1][0][:2] == ("n15075141", "toilet_tissue")
     with pytest.raises(ValueError, match=r"\(batch, 1000\)"):
         decode_predictions(np.zeros((2, 10)))
@@ -88,7 +96,10 @@ def test_preprocess_input_and_decode_predictions():
 def _publish(tmp_path, monkeypatch, checkpoint, sha256):
     """Serves ``checkpoint`` as NestTiny's "imagenet" weights from a file:// URL."""
     published = WeightsFile(
-        url=f"file://{checkpoint}", filename="nest_tiny_test.safetensors", sha256=sha256, classes=1000
+        url=f"file://{checkpoint}",
+        filename="nest_tiny_test.safetensors",
+        sha256=sha256,
+        classes=1000,
     )
     monkeypatch.setitem(nest_weights.NEST_WEIGHTS["nest_tiny"], "imagenet", published)
     (tmp_path / "cache").mkdir()
@@ -150,7 +161,7 @@ def test_official_flax_training_checkpoint(tmp_path):
     for key, value in arrays.items():
         if key.startswith("params/"):
             node = params
-            *parents, leaf = key[len("params/"):].split("/")
+            *parents, leaf = key[len("params/") :].split("/")
             for parent in parents:
                 node = node.setdefault(parent, {})
             node[leaf] = value
@@ -158,5 +169,7 @@ def test_official_flax_training_checkpoint(tmp_path):
     state = {"optimizer": {"target": params, "state": {"step": np.int64(3)}}, "step": 3}
     checkpoint = tmp_path / "checkpoint_300"
     checkpoint.write_bytes(serialization.msgpack_serialize(state))
-    model = keras_nest.Nest(**SMALL, weights=str(checkpoint), gelu="tanh", classifier_activation=None)
+    model = keras_nest.Nest(
+        **SMALL, weights=str(checkpoint), gelu="tanh", classifier_activation=None
+    )
     assert max_abs_diff(to_numpy(model(arrays["input"])), arrays["logits_tanh_gelu"]) < 1e-4

@@ -11,8 +11,13 @@ def test_cifar_layout_nest_learns_digits():
     # narrowed, on digits upsampled to 16x16: three levels of 16, 4 and 1 blocks.
     (x_train, y_train), (x_test, y_test) = load_digits(image_size=16)
     model = keras_nest.Nest(
-        depths=(1, 1, 1), embed_dims=64, num_heads=2, patch_size=1, block_size=4,
-        attention="multi_query", classes=10,
+        depths=(1, 1, 1),
+        embed_dims=64,
+        num_heads=2,
+        patch_size=1,
+        block_size=4,
+        attention="multi_query",
+        classes=10,
     )
     epochs, batch_size = 6, 32
     steps = epochs * (len(x_train) // batch_size)

@@ -42,7 +42,9 @@ np.save(out, keras.ops.convert_to_numpy(model(np.load(images))))
 """
 
 
-@pytest.mark.skipif(BACKEND != "jax", reason="runs once, in the jax run: it starts every backend itself")
+@pytest.mark.skipif(
+    BACKEND != "jax", reason="runs once, in the jax run: it starts every backend itself"
+)
 @pytest.mark.parametrize("fixture", sorted(FLAX_FIXTURES))
 def test_weights_file_gives_same_logits_on_every_backend(fixture, tmp_path):
     path, arrays = flax_fixture(fixture)
@@ -64,7 +66,10 @@ def test_weights_file_gives_same_logits_on_every_backend(fixture, tmp_path):
         env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
         subprocess.run(
             [sys.executable, "-c", _LOGITS_SCRIPT, json.dumps(config), weights, images, out],
-            check=True, env=env, cwd=REPO, capture_output=True,
+            check=True,
+            env=env,
+            cwd=REPO,
+            capture_output=True,
         )
         logits[backend] = np.load(out)
     # The official code's logits, so a file that loaded nothing would fail too.
