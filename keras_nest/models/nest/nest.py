@@ -244,14 +244,6 @@ VARIANTS = {
 }
 
 
-def _variant(variant, default_classes, **kwargs):
-    config = dict(VARIANTS[variant])
-    config.update(kwargs)
-    config.setdefault("classes", default_classes)
-    config.setdefault("name", variant)
-    return Nest(named_weights=NEST_WEIGHTS.get(variant), **config)
-
-
 _VARIANT_DOC = """Builds {title}: {summary}
 
     keras.applications-style constructor; see :func:`Nest` for every argument.
@@ -269,7 +261,9 @@ _VARIANT_DOC = """Builds {title}: {summary}
     """
 
 
-def _constructor(variant, title, summary, default_classes):
+def _constructor(title, variant, summary, default_classes):
+    """A keras.applications-style constructor for ``VARIANTS[variant]``, registered."""
+
     def build(
         include_top=True,
         weights=None,
@@ -281,9 +275,7 @@ def _constructor(variant, title, summary, default_classes):
         name=variant,
         **kwargs,
     ):
-        return _variant(
-            variant,
-            default_classes,
+        return Nest(
             include_top=include_top,
             weights=weights,
             input_tensor=input_tensor,
@@ -292,11 +284,12 @@ def _constructor(variant, title, summary, default_classes):
             classes=classes,
             classifier_activation=classifier_activation,
             name=name,
-            **kwargs,
+            named_weights=NEST_WEIGHTS.get(variant),
+            **dict(VARIANTS[variant], **kwargs),
         )
 
     published = sorted(NEST_WEIGHTS.get(variant, {}))
-    build.__name__ = build.__qualname__ = title.replace("-", "").replace(" ", "")
+    build.__name__ = build.__qualname__ = title
     build.__doc__ = _VARIANT_DOC.format(
         title=title,
         summary=summary,
@@ -307,29 +300,29 @@ def _constructor(variant, title, summary, default_classes):
 
 
 NestTiny = _constructor(
-    "nest_tiny", "NestTiny", "NesT-T at 224x224, 17.1M parameters, 3 levels.", 1000
+    "NestTiny", "nest_tiny", "NesT-T at 224x224, 17.1M parameters, 3 levels.", 1000
 )
 NestSmall = _constructor(
-    "nest_small", "NestSmall", "NesT-S at 224x224, 38.4M parameters, 3 levels.", 1000
+    "NestSmall", "nest_small", "NesT-S at 224x224, 38.4M parameters, 3 levels.", 1000
 )
 NestBase = _constructor(
-    "nest_base", "NestBase", "NesT-B at 224x224, 67.7M parameters, 3 levels.", 1000
+    "NestBase", "nest_base", "NesT-B at 224x224, 67.7M parameters, 3 levels.", 1000
 )
 NestTinyCifar = _constructor(
-    "nest_tiny_cifar",
     "NestTinyCifar",
+    "nest_tiny_cifar",
     "CIFAR NesT-T at 32x32, 6.0M parameters, 4 levels, multi-query attention.",
     10,
 )
 NestSmallCifar = _constructor(
-    "nest_small_cifar",
     "NestSmallCifar",
+    "nest_small_cifar",
     "CIFAR NesT-S at 32x32, 22.8M parameters, 4 levels, multi-query attention.",
     10,
 )
 NestBaseCifar = _constructor(
-    "nest_base_cifar",
     "NestBaseCifar",
+    "nest_base_cifar",
     "CIFAR NesT-B at 32x32, 89.1M parameters, 4 levels, multi-query attention.",
     10,
 )
