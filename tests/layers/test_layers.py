@@ -138,7 +138,9 @@ def test_position_embedding_shape_and_init():
     weight = to_numpy(layer.embedding)
     assert weight.shape == (1, 16, 196, 32)
     np.testing.assert_allclose(out, np.broadcast_to(weight, out.shape))
-    assert np.abs(weight).max() <= 0.04 + 1e-6  # truncated at two deviations
+    # Truncated at two deviations (an untruncated normal puts 4.6% outside).
+    # Keras's torch backend redraws only 4 times, so a few in a million escape.
+    assert np.mean(np.abs(weight) > 0.04 + 1e-6) < 1e-4
     assert 0.015 < weight.std() < 0.02
 
 
