@@ -81,7 +81,7 @@ class MultiHeadSelfAttention(SublayerInitializers, keras.layers.Layer):
 
     def _explicit_attention(self, q, k, v, training):
         """Softmax attention written out, for scores and attention dropout."""
-        if self.kv_heads != self.num_heads:
+        if self.multi_query:
             k = ops.repeat(k, self.num_heads, axis=2)
             v = ops.repeat(v, self.num_heads, axis=2)
         scale = ops.cast(1.0 / self.head_dim**0.5, q.dtype)

@@ -63,8 +63,15 @@ def _proj_rows(heads, channels):
 
 
 def _timm_dense(name, array):
+    """A torch Linear's ``weight`` (out, in) or ``bias`` as a Keras Dense's (key, array)."""
     leaf = name.rsplit(".", 1)[1]
     return _TIMM_PARAM[leaf], array.T if leaf == "weight" else array
+
+
+def _timm_conv(name, array):
+    """A torch Conv2d's ``weight`` (O, I, kh, kw) or ``bias`` as a Keras Conv2D's (key, array)."""
+    leaf = name.rsplit(".", 1)[1]
+    return _TIMM_PARAM[leaf], array.transpose(2, 3, 1, 0) if leaf == "weight" else array
 
 
 def from_timm(state, num_heads):
@@ -95,17 +102,18 @@ def from_timm(state, num_heads):
             if part == "pos_embed":
                 out[f"level_{lvl}_pos_embed/embedding"] = array
             elif part == "pool.conv":
-                value = array.transpose(2, 3, 1, 0) if leaf == "weight" else array
-                out[f"level_{lvl}_pool/conv/{_TIMM_PARAM[leaf]}"] = value
+                key, value = _timm_conv(name, array)
+                out[f"level_{lvl}_pool/conv/{key}"] = value
             else:
                 out[f"level_{lvl}_pool/norm/{_TIMM_NORM[leaf]}"] = array
         elif name.startswith("patch_embed.proj."):
-            value = array.transpose(2, 3, 1, 0) if leaf == "weight" else array
-            out[f"patch_embed/proj/{_TIMM_PARAM[leaf]}"] = value
+            key, value = _timm_conv(name, array)
+            out[f"patch_embed/proj/{key}"] = value
         elif name in ("norm.weight", "norm.bias"):
             out[f"norm/{_TIMM_NORM[leaf]}"] = array
         elif name in ("head.weight", "head.bias"):
-            out[f"predictions/{_TIMM_PARAM[leaf]}"] = array.T if leaf == "weight" else array
+            key, value = _timm_dense(name, array)
+            out[f"predictions/{key}"] = value
         else:
             out[name] = array
     return out

@@ -29,7 +29,6 @@ from keras_nest.layers import (
     PositionEmbedding,
     TransformerBlock,
 )
-from keras_nest.layers.blocks import pair
 from keras_nest.layers.transformer import check_gelu
 from keras_nest.models import application, imagenet
 from keras_nest.models.nest.convert import convert
@@ -189,7 +188,7 @@ def Nest(
         include_top=include_top,
         classes=classes,
         head_paths=HEAD_PATHS,
-        resize=_pos_embed_resizer(pair(blocks)),
+        resize=_pos_embed_resizer(blocks),
     )
     return model
 

@@ -1,8 +1,7 @@
 """A CIFAR-layout NesT learns real data: scikit-learn's digits, held-out accuracy."""
 
-import keras
-
 import keras_nest
+from examples.train_digits import compile_model
 from keras_nest.data import load_digits
 
 
@@ -20,15 +19,7 @@ def test_cifar_layout_nest_learns_digits():
         classes=10,
     )
     epochs, batch_size = 6, 32
-    steps = epochs * (len(x_train) // batch_size)
-    schedule = keras.optimizers.schedules.CosineDecay(
-        0.0, steps - steps // 10, warmup_target=2e-3, warmup_steps=steps // 10
-    )
-    model.compile(
-        keras.optimizers.AdamW(schedule, weight_decay=0.05),
-        "sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
+    compile_model(model, steps=epochs * (len(x_train) // batch_size))  # the demo's recipe
     model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs, verbose=0)
     _, accuracy = model.evaluate(x_test, y_test, verbose=0)
     assert accuracy >= 0.90, accuracy
