@@ -2,6 +2,8 @@
 
 from keras_nest import layers, models
 from keras_nest.models import (
+    CCT,
+    CVT,
     Nest,
     NestBase,
     NestBaseCifar,
@@ -9,12 +11,15 @@ from keras_nest.models import (
     NestSmallCifar,
     NestTiny,
     NestTinyCifar,
+    ViTLite,
     create_model,
     list_models,
 )
 from keras_nest.version import __version__
 
 __all__ = [
+    "CCT",
+    "CVT",
     "Nest",
     "NestBase",
     "NestBaseCifar",
@@ -22,6 +27,7 @@ __all__ = [
     "NestSmallCifar",
     "NestTiny",
     "NestTinyCifar",
+    "ViTLite",
     "__version__",
     "create_model",
     "layers",

@@ -1,6 +1,7 @@
 """Turning images into tokens."""
 
 import keras
+from keras import ops
 
 from keras_nest.layers.blocks import pair
 from keras_nest.layers.initializers import SublayerInitializers
@@ -58,6 +59,173 @@ class PatchEmbedding(SublayerInitializers, keras.layers.Layer):
         config.update(
             embed_dim=self.embed_dim,
             patch_size=self.patch_size,
+            **self.initializers_config(),
+        )
+        return config
+
+
+def _stage_size(size, kernel, stride, padding):
+    """Output edge of a conv or pool as PyTorch computes it (floor)."""
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+@keras.saving.register_keras_serializable(package="keras_nest")
+class ConvTokenizer(SublayerInitializers, keras.layers.Layer):
+    """Convolutional tokenizer of the Compact Transformers: image -> token sequence.
+
+    ``conv_layers`` stages, each::
+
+        zero-pad ``padding`` -> Conv2D(kernel_size, strides) -> activation
+          -> [max-pool ``pool_size``, ``pool_strides``, padded ``pool_padding``]
+
+    with ``hidden_dim`` channels out of every stage but the last, which gives
+    ``embed_dim``. Paddings are symmetric, as PyTorch pads; the pool pads with
+    -inf. The feature map is then flattened row by row into tokens. CCT uses
+    ReLU, no bias and the pool (defaults); ViT-Lite and CVT use one stage with
+    ``kernel_size = strides = patch``, ``padding=0``, a bias, no activation
+    and no pool.
+
+    Args:
+        embed_dim: channels of the last stage (the token width).
+        kernel_size: convolution kernel edge.
+        strides: convolution stride; None for CCT's ``max(1, k // 2 - 1)``.
+        padding: symmetric zero padding; None for CCT's ``max(1, k // 2)``.
+        conv_layers: number of stages.
+        hidden_dim: channels between stages.
+        use_bias: whether the convolutions have a bias.
+        activation: after every convolution (None for none).
+        max_pool: whether every stage ends with the max-pool.
+        pool_size, pool_strides, pool_padding: that pool.
+
+    Input shape: ``(B, H, W, C)``. Output shape: ``(B, h * w, embed_dim)``
+    with ``(h, w) = output_grid(H, W)``.
+    """
+
+    def __init__(
+        self,
+        embed_dim,
+        kernel_size=3,
+        strides=None,
+        padding=None,
+        conv_layers=1,
+        hidden_dim=64,
+        use_bias=False,
+        activation="relu",
+        max_pool=True,
+        pool_size=3,
+        pool_strides=2,
+        pool_padding=1,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if conv_layers < 1:
+            raise ValueError(f"conv_layers must be at least 1, got {conv_layers}.")
+        self.embed_dim = embed_dim
+        self.kernel_size = kernel_size
+        self.strides = max(1, kernel_size // 2 - 1) if strides is None else strides
+        self.padding = max(1, kernel_size // 2) if padding is None else padding
+        self.conv_layers = conv_layers
+        self.hidden_dim = hidden_dim
+        self.use_bias = use_bias
+        self.activation = keras.activations.get(activation)
+        self.max_pool = max_pool
+        self.pool_size = pool_size
+        self.pool_strides = pool_strides
+        self.pool_padding = pool_padding
+        self.set_initializers(kernel_initializer, bias_initializer)
+
+    def output_grid(self, height, width):
+        """The token grid ``(h, w)`` for an image of ``height x width``.
+
+        Raises:
+            ValueError: if a stage would have no output, or if non-overlapping
+                patches (kernel = stride, no padding or pool) would drop pixels.
+        """
+        patches = (
+            self.kernel_size == self.strides and self.padding == 0 and not self.max_pool
+        )
+        if patches and (height % self.kernel_size or width % self.kernel_size):
+            raise ValueError(
+                f"{self.name}: a {height}x{width} image does not split into "
+                f"{self.kernel_size}x{self.kernel_size} patches."
+            )
+        size = [height, width]
+        for _ in range(self.conv_layers):
+            size = [_stage_size(s, self.kernel_size, self.strides, self.padding) for s in size]
+            if self.max_pool:
+                size = [
+                    _stage_size(s, self.pool_size, self.pool_strides, self.pool_padding)
+                    for s in size
+                ]
+            if min(size) < 1:
+                raise ValueError(
+                    f"{self.name}: a {height}x{width} image is too small for "
+                    f"{self.conv_layers} stage(s) of kernel {self.kernel_size}, stride "
+                    f"{self.strides}, padding {self.padding}"
+                    + (" and a stride-2 pool." if self.max_pool else ".")
+                )
+        return tuple(size)
+
+    def build(self, input_shape):
+        self.output_grid(*input_shape[1:3])
+        # A stride-1 convolution padded by (k - 1) / 2 is Keras's "same".
+        self._same = self.strides == 1 and 2 * self.padding == self.kernel_size - 1
+        self.convs = []
+        channels = input_shape[-1]
+        for index in range(self.conv_layers):
+            conv = keras.layers.Conv2D(
+                self.embed_dim if index == self.conv_layers - 1 else self.hidden_dim,
+                self.kernel_size,
+                strides=self.strides,
+                padding="same" if self._same else "valid",
+                use_bias=self.use_bias,
+                activation=self.activation,
+                name=f"conv_{index}",
+                **self.sublayer_kwargs(),
+            )
+            conv.build((None, None, None, channels))
+            channels = conv.filters
+            self.convs.append(conv)
+
+    def _pad(self, x, padding, value):
+        if not padding:
+            return x
+        pad = [[0, 0], [padding, padding], [padding, padding], [0, 0]]
+        return ops.pad(x, pad, constant_values=value)
+
+    def call(self, inputs):
+        x = inputs
+        for conv in self.convs:
+            if not self._same:
+                x = self._pad(x, self.padding, 0)
+            x = conv(x)
+            if self.max_pool:
+                x = self._pad(x, self.pool_padding, float("-inf"))
+                x = ops.max_pool(x, self.pool_size, self.pool_strides, padding="valid")
+        _, height, width, channels = ops.shape(x)
+        return ops.reshape(x, (-1, height * width, channels))
+
+    def compute_output_shape(self, input_shape):
+        height, width = self.output_grid(*input_shape[1:3])
+        return (input_shape[0], height * width, self.embed_dim)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            embed_dim=self.embed_dim,
+            kernel_size=self.kernel_size,
+            strides=self.strides,
+            padding=self.padding,
+            conv_layers=self.conv_layers,
+            hidden_dim=self.hidden_dim,
+            use_bias=self.use_bias,
+            activation=keras.activations.serialize(self.activation),
+            max_pool=self.max_pool,
+            pool_size=self.pool_size,
+            pool_strides=self.pool_strides,
+            pool_padding=self.pool_padding,
             **self.initializers_config(),
         )
         return config

@@ -1,6 +1,8 @@
-"""Position embeddings."""
+"""Position embeddings (learned and sinusoidal) and the class token."""
 
 import keras
+import numpy as np
+from keras import ops
 
 
 @keras.saving.register_keras_serializable(package="keras_nest")
@@ -33,6 +35,74 @@ class PositionEmbedding(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(initializer=keras.initializers.serialize(self.initializer))
+        return config
+
+
+def sinusoid_table(length, dim):
+    """The fixed sinusoidal embedding ``(length, dim)`` of the Compact Transformers.
+
+    ``angle[p, i] = p / 10000^(2 * (i // 2) / dim)``; even channels take its
+    sine, odd channels its cosine. As the authors' code, the angle is computed
+    in double precision and rounded to float32 before the sine and cosine.
+    """
+    positions = np.arange(length, dtype=np.float64)[:, None]
+    exponents = 2 * (np.arange(dim) // 2) / dim
+    angles = (positions / 10000.0**exponents).astype(np.float32)
+    return np.where(np.arange(dim) % 2 == 0, np.sin(angles), np.cos(angles)).astype(np.float32)
+
+
+@keras.saving.register_keras_serializable(package="keras_nest")
+class SinePositionEmbedding(keras.layers.Layer):
+    """Adds the fixed sinusoidal embedding of :func:`sinusoid_table` to tokens.
+
+    Holds no weights: the table is computed for the input's length, so it
+    follows any input size.
+
+    Input shape: ``(B, N, C)``. Output shape: ``(B, N, C)``.
+    """
+
+    def build(self, input_shape):
+        self.table = sinusoid_table(*input_shape[1:])
+
+    def call(self, inputs):
+        return inputs + ops.cast(self.table, inputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+@keras.saving.register_keras_serializable(package="keras_nest")
+class ClassToken(keras.layers.Layer):
+    """Prepends one learned token to the sequence (ViT's class token).
+
+    The weight ``token`` is ``(1, 1, C)``, zeros by default as in the
+    original ViT and the Compact Transformers.
+
+    Input shape: ``(B, N, C)``. Output shape: ``(B, N + 1, C)``.
+    """
+
+    def __init__(self, initializer="zeros", **kwargs):
+        super().__init__(**kwargs)
+        self.initializer = keras.initializers.get(initializer)
+
+    def build(self, input_shape):
+        self.token = self.add_weight(
+            shape=(1, 1, input_shape[-1]), initializer=self.initializer, name="token"
+        )
+
+    def call(self, inputs):
+        batch = ops.shape(inputs)[0]
+        token = ops.cast(self.token, inputs.dtype)
+        token = ops.broadcast_to(token, (batch, 1, ops.shape(inputs)[-1]))
+        return ops.concatenate([token, inputs], axis=1)
+
+    def compute_output_shape(self, input_shape):
+        tokens = None if input_shape[1] is None else input_shape[1] + 1
+        return (input_shape[0], tokens, input_shape[2])
 
     def get_config(self):
         config = super().get_config()

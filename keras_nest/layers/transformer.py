@@ -110,6 +110,11 @@ class TransformerBlock(SublayerInitializers, keras.layers.Layer):
     Each residual branch passes through stochastic depth. Works on inputs with
     any number of leading axes; attention runs over the token axis ``N``.
 
+    With ``norm_residual=True`` the second LayerNorm replaces the residual
+    stream before the MLP: ``x += attn(LN(x)); x = LN(x); x += mlp(x)``. Every
+    Compact Transformers (CCT, CVT, ViT-Lite) checkpoint was trained that way
+    (the authors call it an accident of a merge, SHI-Labs issue #25).
+
     Args:
         num_heads: attention heads.
         mlp_ratio: MLP hidden width as a multiple of the channels.
@@ -120,6 +125,7 @@ class TransformerBlock(SublayerInitializers, keras.layers.Layer):
         dropout: dropout after the attention projection and in the MLP.
         attention_dropout: dropout on the attention weights.
         layer_norm_epsilon: epsilon of both LayerNorms.
+        norm_residual: add the MLP residual to the normalised stream (CCT).
 
     Input shape: ``(..., N, C)``. Output shape: ``(..., N, C)``.
     """
@@ -135,6 +141,7 @@ class TransformerBlock(SublayerInitializers, keras.layers.Layer):
         dropout=0.0,
         attention_dropout=0.0,
         layer_norm_epsilon=1e-6,
+        norm_residual=False,
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
         **kwargs,
@@ -149,6 +156,7 @@ class TransformerBlock(SublayerInitializers, keras.layers.Layer):
         self.dropout = dropout
         self.attention_dropout = attention_dropout
         self.layer_norm_epsilon = layer_norm_epsilon
+        self.norm_residual = norm_residual
         self.set_initializers(kernel_initializer, bias_initializer)
 
     def build(self, input_shape):
@@ -188,7 +196,10 @@ class TransformerBlock(SublayerInitializers, keras.layers.Layer):
         if return_attention_scores:
             attended, scores = attended
         x = inputs + self.drop_path1(attended, training=training)
-        x = x + self.drop_path2(self.mlp(self.norm2(x), training=training), training=training)
+        normed = self.norm2(x)
+        if self.norm_residual:
+            x = normed
+        x = x + self.drop_path2(self.mlp(normed, training=training), training=training)
         return (x, scores) if return_attention_scores else x
 
     def compute_output_shape(self, input_shape):
@@ -206,6 +217,7 @@ class TransformerBlock(SublayerInitializers, keras.layers.Layer):
             dropout=self.dropout,
             attention_dropout=self.attention_dropout,
             layer_norm_epsilon=self.layer_norm_epsilon,
+            norm_residual=self.norm_residual,
             **self.initializers_config(),
         )
         return config

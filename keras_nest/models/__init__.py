@@ -1,5 +1,6 @@
 """Model families, each a functional-model builder plus its named variants."""
 
+from keras_nest.models.compact import CCT, CVT, ViTLite
 from keras_nest.models.nest import (
     Nest,
     NestBase,
@@ -12,6 +13,8 @@ from keras_nest.models.nest import (
 from keras_nest.models.registry import create_model, list_models
 
 __all__ = [
+    "CCT",
+    "CVT",
     "Nest",
     "NestBase",
     "NestBaseCifar",
@@ -19,6 +22,7 @@ __all__ = [
     "NestSmallCifar",
     "NestTiny",
     "NestTinyCifar",
+    "ViTLite",
     "create_model",
     "list_models",
 ]

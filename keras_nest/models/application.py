@@ -25,12 +25,22 @@ def check_weights_argument(weights, model_name, named_weights):
     )
 
 
-def check_head_arguments(pooling, classes):
+def check_head_arguments(pooling, classes, poolings=POOLINGS):
     """Raises a ValueError for an unknown pooling mode or a bad class count."""
-    if pooling not in POOLINGS:
-        raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}.")
+    if pooling not in poolings:
+        raise ValueError(f"pooling must be one of {poolings}, got {pooling!r}.")
     if not isinstance(classes, int) or classes < 1:
         raise ValueError(f"classes must be a positive integer, got {classes!r}.")
+
+
+def default_classes(classes, weights, named_weights, default):
+    """``classes``, or where it is None the class count of the named ``weights``
+    (``weights="cifar100"`` gives 100 classes), else ``default``."""
+    if classes is not None:
+        return classes
+    if isinstance(weights, str) and weights in named_weights:
+        return named_weights[weights].classes
+    return default
 
 
 def image_input(input_tensor, input_shape, default_size, pretrained):

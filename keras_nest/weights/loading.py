@@ -60,18 +60,23 @@ def fetch(weights_file):
         ) from error
 
 
-def resize_linear(grid, size):
+def resize_linear(grid, size, align_corners=True):
     """Resizes the two middle axes of ``(B, h, w, C)`` to ``size`` linearly.
 
-    Corner samples map to corner samples (as ``scipy.ndimage.zoom(order=1)``,
-    which the official NesT code uses to resize position embeddings).
+    ``align_corners=True``: corner samples map to corner samples, as
+    ``scipy.ndimage.zoom(order=1)`` (the official NesT and ViT code).
+    ``align_corners=False``: pixel centres map to pixel centres, as PyTorch's
+    ``F.interpolate(mode="bilinear")`` (the Compact Transformers code).
     """
 
     def along(x, axis, new):
         old = x.shape[axis]
         if old == new:
             return x
-        coords = np.linspace(0.0, old - 1.0, new) if new > 1 else np.zeros(1)
+        if align_corners:
+            coords = np.linspace(0.0, old - 1.0, new) if new > 1 else np.zeros(1)
+        else:
+            coords = np.maximum((np.arange(new) + 0.5) * (old / new) - 0.5, 0.0)
         low = np.floor(coords).astype(int)
         high = np.minimum(low + 1, old - 1)
         shape = [1] * x.ndim

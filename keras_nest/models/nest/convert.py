@@ -18,6 +18,8 @@ import re
 
 import numpy as np
 
+from keras_nest.weights.torch_layouts import TORCH_NORM, torch_conv, torch_dense
+
 _FLAX_ROOT = "PatchEmbedding_0/Conv_0/kernel"
 
 
@@ -52,26 +54,12 @@ def convert(state, depths, num_heads):
 # ----------------------------------------------------------------------------- timm
 _TIMM_LAYER = re.compile(r"levels\.(\d+)\.transformer_encoder\.(\d+)\.(.+)")
 _TIMM_LEVEL = re.compile(r"levels\.(\d+)\.(pos_embed|pool\.conv|pool\.norm)(.*)")
-_TIMM_PARAM = {"weight": "kernel", "bias": "bias"}
-_TIMM_NORM = {"weight": "gamma", "bias": "beta"}
 
 
 def _proj_rows(heads, channels):
     """Row order taking timm's ``d * heads + h`` proj input to ``h * head_dim + d``."""
     head_dim = channels // heads
     return np.arange(channels).reshape(head_dim, heads).T.reshape(-1)
-
-
-def _timm_dense(name, array):
-    """A torch Linear's ``weight`` (out, in) or ``bias`` as a Keras Dense's (key, array)."""
-    leaf = name.rsplit(".", 1)[1]
-    return _TIMM_PARAM[leaf], array.T if leaf == "weight" else array
-
-
-def _timm_conv(name, array):
-    """A torch Conv2d's ``weight`` (O, I, kh, kw) or ``bias`` as a Keras Conv2D's (key, array)."""
-    leaf = name.rsplit(".", 1)[1]
-    return _TIMM_PARAM[leaf], array.transpose(2, 3, 1, 0) if leaf == "weight" else array
 
 
 def from_timm(state, num_heads):
@@ -87,12 +75,12 @@ def from_timm(state, num_heads):
             prefix = f"level_{lvl}_block_{idx}/"
             module = rest.rsplit(".", 1)[0]
             if module in ("norm1", "norm2"):
-                out[f"{prefix}{module}/{_TIMM_NORM[leaf]}"] = array
+                out[f"{prefix}{module}/{TORCH_NORM[leaf]}"] = array
             elif module in ("attn.qkv", "mlp.fc1", "mlp.fc2"):
-                key, value = _timm_dense(rest, array)
+                key, value = torch_dense(rest, array)
                 out[f"{prefix}{module.replace('.', '/')}/{key}"] = value
             elif module == "attn.proj":
-                key, value = _timm_dense(rest, array)
+                key, value = torch_dense(rest, array)
                 rows = _proj_rows(num_heads[lvl], array.shape[0])
                 out[f"{prefix}attn/proj/{key}"] = value[rows] if key == "kernel" else value
             else:
@@ -102,17 +90,17 @@ def from_timm(state, num_heads):
             if part == "pos_embed":
                 out[f"level_{lvl}_pos_embed/embedding"] = array
             elif part == "pool.conv":
-                key, value = _timm_conv(name, array)
+                key, value = torch_conv(name, array)
                 out[f"level_{lvl}_pool/conv/{key}"] = value
             else:
-                out[f"level_{lvl}_pool/norm/{_TIMM_NORM[leaf]}"] = array
+                out[f"level_{lvl}_pool/norm/{TORCH_NORM[leaf]}"] = array
         elif name.startswith("patch_embed.proj."):
-            key, value = _timm_conv(name, array)
+            key, value = torch_conv(name, array)
             out[f"patch_embed/proj/{key}"] = value
         elif name in ("norm.weight", "norm.bias"):
-            out[f"norm/{_TIMM_NORM[leaf]}"] = array
+            out[f"norm/{TORCH_NORM[leaf]}"] = array
         elif name in ("head.weight", "head.bias"):
-            key, value = _timm_dense(name, array)
+            key, value = torch_dense(name, array)
             out[f"predictions/{key}"] = value
         else:
             out[name] = array

@@ -1,0 +1,407 @@
+"""Compact Transformers (Hassani et al., 2021): ViT-Lite, CVT and CCT.
+
+Three small transformers made to train from scratch on small data sets. The
+forward pass::
+
+    image (B, H, W, 3)
+      -> ConvTokenizer                                   (B, N, D)
+           CCT: conv -> ReLU -> max-pool, 1 or 2 times; ViT-Lite, CVT: patches
+      -> [ClassToken] (ViT-Lite)                         (B, N + 1, D)
+      -> + position embedding (learnable, sine or none)
+      -> TransformerBlock(norm_residual=True) x L        the authors' block
+      -> LayerNorm
+      -> SequencePooling (CVT, CCT) | class token (ViT-Lite)   (B, D)
+      -> Dense(classes)
+
+Names follow the authors': ``cct_7_3x1_32`` has 7 layers, a 3x3 kernel, 1
+convolution and 32x32 inputs; ``vit_lite_7_4_32`` and ``cvt_7_4_32`` use 4x4
+patches; ``_sine`` selects the sinusoidal position embedding.
+"""
+
+import math
+
+import keras
+import numpy as np
+
+from keras_nest.layers import (
+    ClassToken,
+    ConvTokenizer,
+    PositionEmbedding,
+    SequencePooling,
+    SinePositionEmbedding,
+    TransformerBlock,
+)
+from keras_nest.models import application, imagenet
+from keras_nest.models.compact.convert import convert
+from keras_nest.models.compact.weights import COMPACT_WEIGHTS
+from keras_nest.models.registry import register
+from keras_nest.weights.loading import load_weights, resize_linear
+
+POSITIONAL_EMBEDDINGS = ("learnable", "sine", "none")
+LINEAR_INIT = keras.initializers.RandomNormal(stddev=0.02)
+# The authors' kaiming_normal_ (untruncated; Keras's "he_normal" is truncated).
+CONV_INIT = keras.initializers.VarianceScaling(2.0, "fan_in", "untruncated_normal")
+
+
+def _pos_embed_resizer(grid, extra_tokens):
+    """Resizes a checkpoint's (1, n, D) position embedding to this model's token grid.
+
+    The square grid is resized bilinearly with half-pixel centres (PyTorch's
+    ``F.interpolate``, as the authors' ``pe_check``); a class token's row is
+    kept as it is.
+    """
+
+    def resize(path, array, target_shape):
+        if path != "pos_embed/embedding" or array.ndim != 3 or array.shape[2] != target_shape[2]:
+            return None
+        tokens, grid_tokens = array[:, :extra_tokens], array[0, extra_tokens:]
+        edge = math.isqrt(len(grid_tokens))
+        if edge**2 != len(grid_tokens):
+            return None
+        square = grid_tokens.reshape(1, edge, edge, -1)
+        resized = resize_linear(square, grid, align_corners=False).reshape(1, -1, array.shape[2])
+        return np.concatenate([tokens, resized], axis=1)
+
+    return resize
+
+
+def _bias_init(input_channels, patch_size):
+    """PyTorch's default Conv2d bias init: U(+-1/sqrt(fan_in))."""
+    limit = 1.0 / math.sqrt(input_channels * patch_size**2)
+    return keras.initializers.RandomUniform(-limit, limit)
+
+
+def _compact_transformer(
+    tokenizer,
+    class_token,
+    num_layers,
+    num_heads,
+    mlp_ratio,
+    embed_dim,
+    *,
+    positional_embedding="learnable",
+    dropout=0.0,
+    attention_dropout=0.1,
+    drop_path_rate=0.1,
+    include_top=True,
+    weights=None,
+    input_tensor=None,
+    input_shape=None,
+    pooling=None,
+    classes=1000,
+    classifier_activation="softmax",
+    name,
+    named_weights=None,
+    default_size=32,
+):
+    """Builds a ViT-Lite, CVT or CCT; ``tokenizer`` holds the ``ConvTokenizer`` arguments."""
+    own_pooling = "token" if class_token else "seq"
+    if positional_embedding not in POSITIONAL_EMBEDDINGS:
+        raise ValueError(
+            f"positional_embedding must be one of {POSITIONAL_EMBEDDINGS}, "
+            f"got {positional_embedding!r}."
+        )
+    named_weights = named_weights or {}
+    application.check_weights_argument(weights, name, named_weights)
+    application.check_head_arguments(pooling, classes, application.POOLINGS + (own_pooling,))
+
+    images, inputs = application.image_input(
+        input_tensor, input_shape, default_size, pretrained=weights is not None
+    )
+    bias_init = _bias_init(images.shape[-1], tokenizer["kernel_size"])
+    tokenize = ConvTokenizer(
+        embed_dim,
+        **tokenizer,
+        kernel_initializer=CONV_INIT,
+        bias_initializer=bias_init if tokenizer["use_bias"] else "zeros",
+        name="tokenizer",
+    )
+    try:
+        grid = tokenize.output_grid(*images.shape[1:3])
+    except ValueError as error:
+        raise ValueError(f"{name}: {error} Got input_shape={tuple(images.shape[1:])}.") from None
+
+    x = tokenize(images)
+    if class_token:
+        x = ClassToken(name="class_token")(x)
+    if positional_embedding == "learnable":
+        init = keras.initializers.RandomNormal(stddev=0.2)
+        x = PositionEmbedding(initializer=init, name="pos_embed")(x)
+    elif positional_embedding == "sine":
+        x = SinePositionEmbedding(name="pos_embed")(x)
+    if dropout:
+        x = keras.layers.Dropout(dropout, name="pos_drop")(x)
+    for index, rate in enumerate(np.linspace(0.0, drop_path_rate, num_layers).tolist()):
+        x = TransformerBlock(
+            num_heads,
+            mlp_ratio=mlp_ratio,
+            qkv_bias=False,
+            drop_path=rate,
+            dropout=dropout,
+            attention_dropout=attention_dropout,
+            layer_norm_epsilon=1e-5,
+            norm_residual=True,
+            kernel_initializer=LINEAR_INIT,
+            name=f"block_{index}",
+        )(x)
+    x = keras.layers.LayerNormalization(epsilon=1e-5, name="norm")(x)
+
+    pool = own_pooling if include_top else pooling
+    if pool == "seq":
+        x = SequencePooling(kernel_initializer=LINEAR_INIT, name="seq_pool")(x)
+    elif pool == "token":
+        x = x[:, 0]
+    elif pool == "avg":
+        x = keras.layers.GlobalAveragePooling1D(name="avg_pool")(x)
+    elif pool == "max":
+        x = keras.layers.GlobalMaxPooling1D(name="max_pool")(x)
+    if include_top:
+        x = keras.layers.Dense(
+            classes,
+            activation=classifier_activation,
+            kernel_initializer=LINEAR_INIT,
+            name="predictions",
+        )(x)
+    model = keras.Model(inputs, x, name=name)
+
+    head_paths = ["predictions/kernel", "predictions/bias"]
+    if pool != "seq":
+        head_paths += ["seq_pool/attention_pool/kernel", "seq_pool/attention_pool/bias"]
+    load_weights(
+        model,
+        weights,
+        named_weights=named_weights,
+        convert=lambda state: convert(state, positional_embedding),
+        include_top=include_top,
+        classes=classes,
+        head_paths=head_paths,
+        resize=_pos_embed_resizer(grid, int(class_token)),
+    )
+    return model
+
+
+def CCT(
+    num_layers,
+    num_heads,
+    mlp_ratio,
+    embed_dim,
+    kernel_size=3,
+    conv_layers=1,
+    strides=None,
+    padding=None,
+    name="cct",
+    **kwargs,
+):
+    """Builds any Compact Convolutional Transformer as a functional Keras model.
+
+    Args:
+        num_layers: transformer layers.
+        num_heads: attention heads.
+        mlp_ratio: MLP hidden width as a multiple of ``embed_dim``.
+        embed_dim: token width.
+        kernel_size: tokenizer convolution kernel (3 or 7 in the paper).
+        conv_layers: tokenizer stages, each conv -> ReLU -> 3x3 stride-2 max-pool.
+        strides, padding: of the tokenizer convolutions; None for the authors'
+            ``max(1, k // 2 - 1)`` and ``max(1, k // 2)``.
+        name: model name.
+        **kwargs: keyword-only, shared by :func:`CVT` and :func:`ViTLite`:
+
+            positional_embedding: "learnable" (default; normal, std 0.2),
+                "sine" (fixed sinusoids, no weights) or "none".
+            dropout: after the position embedding, the attention projection
+                and in the MLP (default 0, as all the authors' models).
+            attention_dropout: on the attention weights (default 0.1).
+            drop_path_rate: stochastic depth of the last layer, growing
+                linearly from 0 at the first (default 0.1).
+            include_top: whether to add the classifier.
+            weights: None (random init as the authors'), a name of published
+                weights, a ``.weights.h5`` file, or an authors'-layout state
+                dict (``.pth``, ``.bin``, ``.safetensors``; vit-pytorch's CCT
+                has the same layout). Position embeddings are resized
+                bilinearly to the input size, as the authors do.
+            input_tensor: optional Keras tensor to use as the image input.
+            input_shape: ``(height, width, channels)``; default
+                ``default_size`` square (32).
+            pooling: with ``include_top=False``: None returns the normalised
+                tokens ``(B, N, D)``, "avg" or "max" pools them, and "seq"
+                (CCT, CVT) or "token" (ViT-Lite) gives the model's own pooled
+                vector ``(B, D)``.
+            classes: classifier size (default 1000).
+            classifier_activation: activation of the classifier (None for
+                logits).
+            named_weights: ``{name: WeightsFile}`` of published weights.
+
+    Returns:
+        A ``keras.Model``.
+    """
+    tokenizer = dict(
+        kernel_size=kernel_size,
+        strides=strides,
+        padding=padding,
+        conv_layers=conv_layers,
+        use_bias=False,
+        activation="relu",
+        max_pool=True,
+    )
+    return _compact_transformer(
+        tokenizer, False, num_layers, num_heads, mlp_ratio, embed_dim, name=name, **kwargs
+    )
+
+
+def _patch_tokenizer(patch_size):
+    """One bias-carrying convolution, kernel = stride = patch, no activation or pool."""
+    return dict(
+        kernel_size=patch_size,
+        strides=patch_size,
+        padding=0,
+        conv_layers=1,
+        use_bias=True,
+        activation=None,
+        max_pool=False,
+    )
+
+
+def CVT(num_layers, num_heads, mlp_ratio, embed_dim, patch_size=4, name="cvt", **kwargs):
+    """Builds any Compact Vision Transformer: non-overlapping patches, SeqPool.
+
+    Args:
+        patch_size: edge of the patches (the image size must be a multiple).
+        Every other argument as :func:`CCT`.
+    """
+    return _compact_transformer(
+        _patch_tokenizer(patch_size),
+        False,
+        num_layers,
+        num_heads,
+        mlp_ratio,
+        embed_dim,
+        name=name,
+        **kwargs,
+    )
+
+
+def ViTLite(num_layers, num_heads, mlp_ratio, embed_dim, patch_size=4, name="vit_lite", **kwargs):
+    """Builds any ViT-Lite: non-overlapping patches, a class token, its output pooled.
+
+    Args:
+        patch_size: edge of the patches (the image size must be a multiple).
+        Every other argument as :func:`CCT`.
+    """
+    return _compact_transformer(
+        _patch_tokenizer(patch_size),
+        True,
+        num_layers,
+        num_heads,
+        mlp_ratio,
+        embed_dim,
+        name=name,
+        **kwargs,
+    )
+
+
+# ----------------------------------------------------------------------------- variants
+# Preset by layer count: (heads, MLP ratio, width), as the authors' cct_2 ... cct_14.
+SIZES = {
+    2: dict(num_layers=2, num_heads=2, mlp_ratio=1, embed_dim=128),
+    4: dict(num_layers=4, num_heads=2, mlp_ratio=1, embed_dim=128),
+    6: dict(num_layers=6, num_heads=4, mlp_ratio=2, embed_dim=256),
+    7: dict(num_layers=7, num_heads=4, mlp_ratio=2, embed_dim=256),
+    14: dict(num_layers=14, num_heads=6, mlp_ratio=3, embed_dim=384),
+}
+_VARIANT_DOC = """Builds {title}{sine} at {size}x{size} ({classes} classes by default).
+
+    keras.applications-style constructor; see :func:`{builder}` for every
+    argument. ``weights``: None, {weights} or a checkpoint path. ``classes``
+    None takes the count of the named weights, else {classes}.
+    """
+
+
+def _register(variant, title, builder, arch, size, default_classes, positional_embedding):
+    """Registers ``variant``: ``builder(**arch)`` with the authors' defaults."""
+    named_weights = COMPACT_WEIGHTS.get(variant, {})
+
+    def build(
+        include_top=True,
+        weights=None,
+        input_tensor=None,
+        input_shape=None,
+        pooling=None,
+        classes=None,
+        classifier_activation="softmax",
+        name=variant,
+        **kwargs,
+    ):
+        return builder(
+            include_top=include_top,
+            weights=weights,
+            input_tensor=input_tensor,
+            input_shape=input_shape,
+            pooling=pooling,
+            classes=application.default_classes(classes, weights, named_weights, default_classes),
+            classifier_activation=classifier_activation,
+            name=name,
+            named_weights=named_weights,
+            default_size=size,
+            **dict(arch, positional_embedding=positional_embedding, **kwargs),
+        )
+
+    build.__name__ = build.__qualname__ = variant
+    build.__doc__ = _VARIANT_DOC.format(
+        title=title,
+        sine=" with sinusoidal position embedding" if positional_embedding == "sine" else "",
+        size=size,
+        classes=default_classes,
+        builder=builder.__name__,
+        weights=" or ".join(repr(w) for w in sorted(named_weights)) or "(none published)",
+    )
+    register(variant)(build)
+
+
+def _register_family():
+    cct = [(2, 3, 2, 32, 10), (4, 3, 2, 32, 10), (6, 3, 1, 32, 10), (6, 3, 2, 32, 10)]
+    cct += [(7, 3, 1, 32, 10), (7, 3, 2, 32, 10), (7, 7, 2, 224, 102)]
+    cct += [(14, 7, 2, 224, 1000), (14, 7, 2, 384, 1000)]
+    for suffix, embedding in (("", "learnable"), ("_sine", "sine")):
+        for layers, kernel, convs, size, classes in cct:
+            variant = f"cct_{layers}_{kernel}x{convs}_{size}"
+            arch = dict(SIZES[layers], kernel_size=kernel, conv_layers=convs)
+            title = f"CCT-{layers}/{kernel}x{convs}"
+            _register(variant + suffix, title, CCT, arch, size, classes, embedding)
+        for layers in (2, 4, 6, 7):
+            arch = dict(SIZES[layers], patch_size=4)
+            for family, builder, title in (("vit_lite", ViTLite, "ViT-Lite"), ("cvt", CVT, "CVT")):
+                variant = f"{family}_{layers}_4_32{suffix}"
+                _register(variant, f"{title}-{layers}/4", builder, arch, 32, 10, embedding)
+    # The authors' names for the same models with another default head.
+    cct_7 = dict(SIZES[7], kernel_size=3, conv_layers=1)
+    cct_14 = dict(SIZES[14], kernel_size=7, conv_layers=2)
+    _register("cct_7_3x1_32_c100", "CCT-7/3x1", CCT, cct_7, 32, 100, "learnable")
+    _register("cct_7_3x1_32_sine_c100", "CCT-7/3x1", CCT, cct_7, 32, 100, "sine")
+    _register("cct_14_7x2_384_fl", "CCT-14/7x2", CCT, cct_14, 384, 102, "learnable")
+
+
+_register_family()
+
+# Per data set normalisation of the authors' training configs.
+NORMALIZATION = {
+    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
+    "cifar100": ((0.5071, 0.4867, 0.4408), (0.2675, 0.2565, 0.2761)),
+    "flowers102": ((0.4353, 0.3773, 0.2872), (0.2966, 0.2455, 0.2698)),
+    "imagenet": (imagenet.IMAGENET_MEAN, imagenet.IMAGENET_STD),
+}
+
+
+def preprocess_input(x, dataset="imagenet", data_format=None):
+    """Scales uint8-range images as the authors did for ``dataset``'s checkpoints.
+
+    ``(x / 255 - mean) / std`` with the mean and standard deviation of
+    "cifar10", "cifar100", "flowers102" or "imagenet". Takes numpy arrays or
+    tensors of shape ``(..., H, W, 3)``.
+    """
+    if dataset not in NORMALIZATION:
+        raise ValueError(f"dataset must be one of {sorted(NORMALIZATION)}, got {dataset!r}.")
+    mean, std = NORMALIZATION[dataset]
+    return imagenet.normalize(x, mean, std, data_format)
+
+
+decode_predictions = imagenet.decode_predictions

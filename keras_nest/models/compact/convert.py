@@ -1,0 +1,99 @@
+"""Compact Transformers state dicts (the authors' and vit-pytorch's) to Keras paths.
+
+Only renames and reshapes: files are read by ``keras_nest.weights.readers``.
+Keys a converter does not recognise pass through under their own names, so
+the loader reports them as unexpected.
+
+The authors' keys and the Keras names they become::
+
+    tokenizer.conv_layers.{i}.0.{weight,bias}   tokenizer/conv_{i}/{kernel,bias}
+    classifier.class_emb                        class_token/token        (ViT-Lite)
+    classifier.positional_emb                   pos_embed/embedding      (learnable)
+    classifier.blocks.{i}.pre_norm              block_{i}/norm1/{gamma,beta}
+    classifier.blocks.{i}.self_attn.qkv         block_{i}/attn/qkv/kernel
+    classifier.blocks.{i}.self_attn.proj        block_{i}/attn/proj/{kernel,bias}
+    classifier.blocks.{i}.norm1                 block_{i}/norm2/{gamma,beta}
+    classifier.blocks.{i}.linear1 / linear2     block_{i}/mlp/fc1 / fc2
+    classifier.norm                             norm/{gamma,beta}
+    classifier.attention_pool                   seq_pool/attention_pool  (CVT, CCT)
+    classifier.fc                               predictions/{kernel,bias}
+"""
+
+import re
+
+import numpy as np
+
+from keras_nest.weights.torch_layouts import TORCH_NORM, torch_conv, torch_dense
+
+_POSITION_KEY = "classifier.positional_emb"
+_CONV = re.compile(r"tokenizer\.conv_layers\.(\d+)\.0\.(weight|bias)")
+_BLOCK = re.compile(r"classifier\.blocks\.(\d+)\.(\w+)(?:\.(\w+))?\.(weight|bias)")
+_BLOCK_MODULES = {
+    "pre_norm": "norm1",
+    "norm1": "norm2",
+    "self_attn.qkv": "attn/qkv",
+    "self_attn.proj": "attn/proj",
+    "linear1": "mlp/fc1",
+    "linear2": "mlp/fc2",
+}
+_DENSES = {
+    "classifier.attention_pool": "seq_pool/attention_pool",
+    "classifier.fc": "predictions",
+}
+
+
+def check_layout(state):
+    """Raises a ValueError unless ``state`` is a Compact Transformers state dict."""
+    if not any(_CONV.fullmatch(key) for key in state):
+        sample = sorted(state)[:5]
+        raise ValueError(
+            "Not a Compact Transformers checkpoint: expected the authors' keys "
+            f"(tokenizer.conv_layers.0.0.weight, classifier.*); found {sample}..."
+        )
+
+
+def convert(state, positional_embedding):
+    """Converts an authors'-layout state dict to ``{keras path: array}``.
+
+    Args:
+        state: ``{name: array}`` as read from the file; a ``module.`` prefix
+            (a model saved from ``DataParallel``) is dropped.
+        positional_embedding: the target model's ("learnable", "sine" or
+            "none"). A sine model ignores a stored table, as the authors do
+            (they overwrite it with a freshly computed one).
+    """
+    state = {key.removeprefix("module."): np.asarray(value) for key, value in state.items()}
+    check_layout(state)
+    if positional_embedding == "sine":
+        state.pop(_POSITION_KEY, None)
+    out = {}
+    for name, array in state.items():
+        conv = _CONV.fullmatch(name)
+        block = _BLOCK.fullmatch(name)
+        module, _, leaf = name.rpartition(".")
+        if conv:
+            key, value = torch_conv(name, array)
+            out[f"tokenizer/conv_{conv[1]}/{key}"] = value
+        elif block and _block_module(block) in _BLOCK_MODULES:
+            target = f"block_{block[1]}/{_BLOCK_MODULES[_block_module(block)]}"
+            if "norm" in block[2]:
+                out[f"{target}/{TORCH_NORM[leaf]}"] = array
+            else:
+                key, value = torch_dense(name, array)
+                out[f"{target}/{key}"] = value
+        elif name == _POSITION_KEY and positional_embedding == "learnable":
+            out["pos_embed/embedding"] = array
+        elif name == "classifier.class_emb":
+            out["class_token/token"] = array
+        elif module == "classifier.norm":
+            out[f"norm/{TORCH_NORM[leaf]}"] = array
+        elif module in _DENSES:
+            key, value = torch_dense(name, array)
+            out[f"{_DENSES[module]}/{key}"] = value
+        else:
+            out[name] = array
+    return out
+
+
+def _block_module(match):
+    return match[2] if match[3] is None else f"{match[2]}.{match[3]}"
