@@ -37,7 +37,7 @@ def build_model():
     )
 
 
-def compile_model(model, steps, learning_rate=2e-3):
+def compile_model(model, steps, learning_rate=2e-3, loss="sparse_categorical_crossentropy"):
     """AdamW with weight decay 0.05, 10% linear warmup then cosine decay to 0."""
     warmup = steps // 10
     schedule = keras.optimizers.schedules.CosineDecay(
@@ -45,7 +45,7 @@ def compile_model(model, steps, learning_rate=2e-3):
     )
     model.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.05),
-        loss="sparse_categorical_crossentropy",
+        loss=loss,
         metrics=["accuracy"],
     )
 

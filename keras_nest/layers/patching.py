@@ -143,9 +143,7 @@ class ConvTokenizer(SublayerInitializers, keras.layers.Layer):
             ValueError: if a stage would have no output, or if non-overlapping
                 patches (kernel = stride, no padding or pool) would drop pixels.
         """
-        patches = (
-            self.kernel_size == self.strides and self.padding == 0 and not self.max_pool
-        )
+        patches = self.kernel_size == self.strides and self.padding == 0 and not self.max_pool
         if patches and (height % self.kernel_size or width % self.kernel_size):
             raise ValueError(
                 f"{self.name}: a {height}x{width} image does not split into "

@@ -71,7 +71,8 @@ def image_input(input_tensor, input_shape, default_size, pretrained):
         return inputs, inputs
     if not keras.backend.is_keras_tensor(input_tensor):
         input_tensor = keras.Input(tensor=input_tensor, shape=input_shape)
-    return input_tensor, keras.utils.get_source_inputs(input_tensor)
+    sources = keras.utils.get_source_inputs(input_tensor)
+    return input_tensor, sources[0] if len(sources) == 1 else sources
 
 
 def classification_head(

@@ -11,6 +11,21 @@ pytestmark = pytest.mark.core
 
 CASES = [
     (layers.PatchEmbedding, dict(embed_dim=8, patch_size=(2, 4)), (2, 8, 8, 3)),
+    (
+        layers.ConvTokenizer,
+        dict(embed_dim=8, kernel_size=5, strides=2, padding=2, conv_layers=2, hidden_dim=4),
+        (2, 16, 12, 3),
+    ),
+    (
+        layers.ConvTokenizer,
+        dict(
+            embed_dim=8, kernel_size=4, padding=0, use_bias=True, activation="gelu", max_pool=False
+        ),
+        (2, 8, 8, 3),
+    ),
+    (layers.SequencePooling, dict(), (2, 5, 8)),
+    (layers.SinePositionEmbedding, dict(), (2, 5, 8)),
+    (layers.ClassToken, dict(), (2, 5, 8)),
     (layers.Blockify, dict(block_size=(2, 4)), (2, 4, 8, 3)),
     (layers.Deblockify, dict(block_size=(2, 3)), (2, 4, 6, 3)),
     (layers.PositionEmbedding, dict(), (2, 4, 6, 3)),
@@ -32,6 +47,7 @@ CASES = [
             dropout=0.1,
             attention_dropout=0.1,
             layer_norm_epsilon=1e-5,
+            norm_residual=True,
         ),
         (2, 4, 5, 8),
     ),

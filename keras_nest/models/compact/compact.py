@@ -342,7 +342,7 @@ def _register(variant, title, builder, arch, size, default_classes, positional_e
             name=name,
             named_weights=named_weights,
             default_size=size,
-            **dict(arch, positional_embedding=positional_embedding, **kwargs),
+            **{**arch, "positional_embedding": positional_embedding, **kwargs},
         )
 
     build.__name__ = build.__qualname__ = variant

@@ -28,9 +28,7 @@ _CCT_7_3X1_SINE = {
     "cifar10": _shi_labs("pretrained/cct_7_3x1_32_sine_cifar10_5000epochs.pth", 10),
     "cifar100": _shi_labs("pretrained/cct_7_3x1_32_sine_cifar100_5000epochs.pth", 100),
     "cifar10_1500epochs": _shi_labs("pretrained/cct_7_3x1_32_sine_cifar10_1500epochs.pth", 10),
-    "cifar100_1500epochs": _shi_labs(
-        "pretrained/cct_7_3x1_32_sine_cifar100_1500epochs.pth", 100
-    ),
+    "cifar100_1500epochs": _shi_labs("pretrained/cct_7_3x1_32_sine_cifar100_1500epochs.pth", 100),
 }
 _CCT_14_7X2_384 = {
     "imagenet": _shi_labs("finetuned/cct_14_7x2_384_imagenet.pth", 1000),
@@ -42,9 +40,7 @@ COMPACT_WEIGHTS = {
     "cct_7_3x1_32_c100": _CCT_7_3X1,
     "cct_7_3x1_32_sine": _CCT_7_3X1_SINE,
     "cct_7_3x1_32_sine_c100": _CCT_7_3X1_SINE,
-    "cct_7_7x2_224_sine": {
-        "flowers102": _shi_labs("pretrained/cct_7_7x2_224_flowers102.pth", 102)
-    },
+    "cct_7_7x2_224_sine": {"flowers102": _shi_labs("pretrained/cct_7_7x2_224_flowers102.pth", 102)},
     "cct_14_7x2_224": {"imagenet": _shi_labs("pretrained/cct_14_7x2_224_imagenet.pth", 1000)},
     "cct_14_7x2_384": _CCT_14_7X2_384,
     "cct_14_7x2_384_fl": _CCT_14_7X2_384,

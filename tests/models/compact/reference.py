@@ -12,8 +12,9 @@ import numpy as np
 from keras_nest.models.compact.compact import SIZES
 
 
-def reference_model(family, layers, positional_embedding, size=32, kernel_size=3,
-                    conv_layers=1, classes=10):
+def reference_model(
+    family, layers, positional_embedding, size=32, kernel_size=3, conv_layers=1, classes=10
+):
     """vit-pytorch model in eval mode: ``family`` is "cct", "cvt" or "vit_lite"."""
     import torch
     from vit_pytorch import cct
@@ -44,8 +45,14 @@ def reference_model(family, layers, positional_embedding, size=32, kernel_size=3
         def __init__(self):
             super().__init__()
             self.tokenizer = cct.Tokenizer(
-                kernel_size=4, stride=4, padding=0, max_pool=False, activation=None,
-                n_conv_layers=1, n_output_channels=arch["embed_dim"], conv_bias=True,
+                kernel_size=4,
+                stride=4,
+                padding=0,
+                max_pool=False,
+                activation=None,
+                n_conv_layers=1,
+                n_output_channels=arch["embed_dim"],
+                conv_bias=True,
             )
             self.classifier = cct.TransformerClassifier(
                 seq_pool=family == "cvt", sequence_length=(size // 4) ** 2, **classifier_args

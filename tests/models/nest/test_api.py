@@ -126,7 +126,7 @@ def test_imagenet_weights_download_and_load(timm_tiny, tmp_path, monkeypatch):
     # Another class count: the backbone loads, the new head stays fresh.
     fresh = keras_nest.NestTiny(weights="imagenet", classes=10)
     backbone = keras_nest.NestTiny(weights="imagenet", include_top=False, pooling="avg")
-    fresh_backbone = keras.Model(fresh.inputs, fresh.get_layer("avg_pool").output)
+    fresh_backbone = keras.Model(fresh.input, fresh.get_layer("avg_pool").output)
     np.testing.assert_allclose(
         to_numpy(backbone(images)), to_numpy(fresh_backbone(images)), atol=1e-5
     )

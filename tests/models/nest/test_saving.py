@@ -1,21 +1,18 @@
 """Saving NesT: .keras round trips for every model, .weights.h5 across backends."""
 
-import json
 import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
 import pytest
 
 import keras_nest
+from tests.backends import outputs_on_every_backend
 from tests.conftest import BACKEND, max_abs_diff, to_numpy
 from tests.models.nest.reference import FLAX_FIXTURES, flax_fixture
 
 pytestmark = pytest.mark.core
 HEAD_SCALE = 10.0
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
 
 
 @pytest.mark.parametrize("name", keras_nest.list_models("nest"))
@@ -33,15 +30,6 @@ def test_keras_file_round_trip(name, tmp_path):
     os.remove(path)
 
 
-_LOGITS_SCRIPT = """
-import json, sys, keras, numpy as np, keras_nest
-config, weights, images, out = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-model = keras_nest.Nest(**config)
-model.load_weights(weights)
-np.save(out, keras.ops.convert_to_numpy(model(np.load(images))))
-"""
-
-
 @pytest.mark.skipif(
     BACKEND != "jax", reason="runs once, in the jax run: it starts every backend itself"
 )
@@ -57,21 +45,8 @@ def test_weights_file_gives_same_logits_on_every_backend(fixture, tmp_path):
     head.set_weights([w / HEAD_SCALE for w in head.get_weights()])
     weights = str(tmp_path / "model.weights.h5")
     model.save_weights(weights)
-    images = str(tmp_path / "images.npy")
-    np.save(images, arrays["input"])
-
-    logits = {}
-    for backend in ("jax", "tensorflow", "torch"):
-        out = str(tmp_path / f"{backend}.npy")
-        env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
-        subprocess.run(
-            [sys.executable, "-c", _LOGITS_SCRIPT, json.dumps(config), weights, images, out],
-            check=True,
-            env=env,
-            cwd=REPO,
-            capture_output=True,
-        )
-        logits[backend] = np.load(out)
+    build = f"keras_nest.Nest(**{config!r})"
+    logits = outputs_on_every_backend(build, weights, arrays["input"], str(tmp_path))
     # The official code's logits, so a file that loaded nothing would fail too.
     expected = arrays["logits_exact_gelu"] / HEAD_SCALE
     assert max_abs_diff(logits["jax"], expected) < 1e-4 / HEAD_SCALE
