@@ -10,12 +10,12 @@ from keras_nest.data import load_digits
 def test_cct_2_learns_digits_from_scratch():
     (x_train, y_train), (x_test, y_test) = load_digits(image_size=32)
     model = keras_nest.create_model("cct_2_3x2_32")  # the authors' dropouts and depth
-    epochs, batch_size = 10, 32
+    epochs, batch_size = 12, 32
     # The demo's AdamW, warmup and cosine, with the authors' label smoothing 0.1.
     compile_model(
         model,
         steps=epochs * (len(x_train) // batch_size),
-        learning_rate=2e-3,
+        learning_rate=3e-3,
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1),
     )
     targets = keras.utils.to_categorical(y_train, 10)
