@@ -43,6 +43,50 @@ def default_classes(classes, weights, named_weights, default):
     return default
 
 
+def variant_constructor(title, variant, builder, arch, named_weights, classes, doc):
+    """A keras.applications-style constructor of one named variant of ``builder``.
+
+    Args:
+        title: the constructor's ``__name__`` (``NestTiny``, ``cct_7_3x1_32``).
+        variant: the registered name, also the default model name.
+        builder: the family builder, called with ``arch`` and the arguments.
+        arch: the variant's architecture arguments (overridable by keyword).
+        named_weights: ``{name: WeightsFile}`` of its published weights.
+        classes: its default class count, used when ``classes`` is None and
+            ``weights`` names no published checkpoint.
+        doc: the constructor's docstring.
+    """
+    default = classes
+
+    def build(
+        include_top=True,
+        weights=None,
+        input_tensor=None,
+        input_shape=None,
+        pooling=None,
+        classes=None,
+        classifier_activation="softmax",
+        name=variant,
+        **kwargs,
+    ):
+        return builder(
+            include_top=include_top,
+            weights=weights,
+            input_tensor=input_tensor,
+            input_shape=input_shape,
+            pooling=pooling,
+            classes=default_classes(classes, weights, named_weights, default),
+            classifier_activation=classifier_activation,
+            name=name,
+            named_weights=named_weights,
+            **{**arch, **kwargs},
+        )
+
+    build.__name__ = build.__qualname__ = title
+    build.__doc__ = doc
+    return build
+
+
 def image_input(input_tensor, input_shape, default_size, pretrained):
     """Returns ``(image_input, model_inputs)`` for a channels-last image model.
 

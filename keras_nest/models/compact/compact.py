@@ -317,42 +317,19 @@ _VARIANT_DOC = """Builds {title}{sine} at {size}x{size} ({classes} classes by de
 
 
 def _register(variant, title, builder, arch, size, default_classes, positional_embedding):
-    """Registers ``variant``: ``builder(**arch)`` with the authors' defaults."""
+    """Registers ``variant``: ``builder(**arch)`` at ``size`` with the authors' defaults."""
     named_weights = COMPACT_WEIGHTS.get(variant, {})
-
-    def build(
-        include_top=True,
-        weights=None,
-        input_tensor=None,
-        input_shape=None,
-        pooling=None,
-        classes=None,
-        classifier_activation="softmax",
-        name=variant,
-        **kwargs,
-    ):
-        return builder(
-            include_top=include_top,
-            weights=weights,
-            input_tensor=input_tensor,
-            input_shape=input_shape,
-            pooling=pooling,
-            classes=application.default_classes(classes, weights, named_weights, default_classes),
-            classifier_activation=classifier_activation,
-            name=name,
-            named_weights=named_weights,
-            default_size=size,
-            **{**arch, "positional_embedding": positional_embedding, **kwargs},
-        )
-
-    build.__name__ = build.__qualname__ = variant
-    build.__doc__ = _VARIANT_DOC.format(
+    doc = _VARIANT_DOC.format(
         title=title,
         sine=" with sinusoidal position embedding" if positional_embedding == "sine" else "",
         size=size,
         classes=default_classes,
         builder=builder.__name__,
         weights=" or ".join(repr(w) for w in sorted(named_weights)) or "(none published)",
+    )
+    arch = dict(arch, default_size=size, positional_embedding=positional_embedding)
+    build = application.variant_constructor(
+        variant, variant, builder, arch, named_weights, default_classes, doc
     )
     register(variant)(build)
 

@@ -262,38 +262,16 @@ _VARIANT_DOC = """Builds {title}: {summary}
 
 def _constructor(title, variant, summary, default_classes):
     """A keras.applications-style constructor for ``VARIANTS[variant]``, registered."""
-
-    def build(
-        include_top=True,
-        weights=None,
-        input_tensor=None,
-        input_shape=None,
-        pooling=None,
-        classes=default_classes,
-        classifier_activation="softmax",
-        name=variant,
-        **kwargs,
-    ):
-        return Nest(
-            include_top=include_top,
-            weights=weights,
-            input_tensor=input_tensor,
-            input_shape=input_shape,
-            pooling=pooling,
-            classes=classes,
-            classifier_activation=classifier_activation,
-            name=name,
-            named_weights=NEST_WEIGHTS.get(variant),
-            **dict(VARIANTS[variant], **kwargs),
-        )
-
-    published = sorted(NEST_WEIGHTS.get(variant, {}))
-    build.__name__ = build.__qualname__ = title
-    build.__doc__ = _VARIANT_DOC.format(
+    named_weights = NEST_WEIGHTS.get(variant, {})
+    published = sorted(named_weights)
+    doc = _VARIANT_DOC.format(
         title=title,
         summary=summary,
         weights=" or ".join(repr(w) for w in published) if published else "(none published)",
         drop_path=VARIANTS[variant]["drop_path_rate"],
+    )
+    build = application.variant_constructor(
+        title, variant, Nest, VARIANTS[variant], named_weights, default_classes, doc
     )
     return register(variant)(build)
 
