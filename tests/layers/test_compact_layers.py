@@ -56,7 +56,8 @@ def test_conv_tokenizer_matches_vit_pytorch(kwargs):
         expected = reference(torch.from_numpy(x.transpose(0, 3, 1, 2))).numpy()
     grid = layer.output_grid(36, 28)
     assert out.shape == expected.shape == (2, grid[0] * grid[1], 16)
-    assert max_abs_diff(out, expected) < 1e-5
+    # Two 7x7 convolutions of N(0, 0.3) weights give outputs of order 100.
+    assert max_abs_diff(out, expected) < 1e-6 * max(10.0, np.abs(expected).max())
 
 
 def test_conv_tokenizer_defaults_are_the_authors():
