@@ -33,3 +33,21 @@ def max_abs_diff(a, b):
 @pytest.fixture(autouse=True)
 def _seed():
     keras.utils.set_random_seed(0)
+
+
+def publish_locally(monkeypatch, tmp_path, table, weights_name, checkpoint, sha256, classes):
+    """Serves ``checkpoint`` from a file:// URL as ``table[weights_name]``.
+
+    ``table`` is one model's ``{name: WeightsFile}``; the Keras cache moves to
+    ``tmp_path/cache`` so the download really happens, hash check included.
+    """
+    from keras_nest.weights import WeightsFile, loading
+
+    filename = f"test_{weights_name}_{os.path.basename(checkpoint)}"
+    published = WeightsFile(
+        url=f"file://{checkpoint}", filename=filename, sha256=sha256, classes=classes
+    )
+    monkeypatch.setitem(table, weights_name, published)
+    (tmp_path / "cache").mkdir()
+    monkeypatch.setattr(loading, "CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache" / loading.CACHE_SUBDIR / filename

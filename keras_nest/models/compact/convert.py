@@ -27,7 +27,7 @@ from keras_nest.weights.torch_layouts import TORCH_NORM, torch_conv, torch_dense
 
 _POSITION_KEY = "classifier.positional_emb"
 _CONV = re.compile(r"tokenizer\.conv_layers\.(\d+)\.0\.(weight|bias)")
-_BLOCK = re.compile(r"classifier\.blocks\.(\d+)\.(\w+)(?:\.(\w+))?\.(weight|bias)")
+_BLOCK = re.compile(r"classifier\.blocks\.(\d+)\.(.+)\.(weight|bias)")
 _BLOCK_MODULES = {
     "pre_norm": "norm1",
     "norm1": "norm2",
@@ -74,8 +74,8 @@ def convert(state, positional_embedding):
         if conv:
             key, value = torch_conv(name, array)
             out[f"tokenizer/conv_{conv[1]}/{key}"] = value
-        elif block and _block_module(block) in _BLOCK_MODULES:
-            target = f"block_{block[1]}/{_BLOCK_MODULES[_block_module(block)]}"
+        elif block and block[2] in _BLOCK_MODULES:
+            target = f"block_{block[1]}/{_BLOCK_MODULES[block[2]]}"
             if "norm" in block[2]:
                 out[f"{target}/{TORCH_NORM[leaf]}"] = array
             else:
@@ -93,7 +93,3 @@ def convert(state, positional_embedding):
         else:
             out[name] = array
     return out
-
-
-def _block_module(match):
-    return match[2] if match[3] is None else f"{match[2]}.{match[3]}"

@@ -9,8 +9,7 @@ import pytest
 import keras_nest
 from keras_nest.models.compact import preprocess_input
 from keras_nest.models.compact import weights as compact_weights
-from keras_nest.weights import WeightsFile, loading
-from tests.conftest import max_abs_diff, to_numpy
+from tests.conftest import max_abs_diff, publish_locally, to_numpy
 from tests.models.compact.reference import perturb, reference_model, torch_logits
 from tests.models.nest.reference import save_state_dict
 
@@ -115,24 +114,21 @@ def cifar_checkpoint(tmp_path_factory):
 
 
 def _publish(tmp_path, monkeypatch, checkpoint, sha256):
-    """Serves ``checkpoint`` as cct_7_3x1_32's "cifar100" weights from a file:// URL."""
-    published = WeightsFile(
-        url=f"file://{checkpoint}", filename="cct_test.pth", sha256=sha256, classes=100
-    )
-    monkeypatch.setitem(compact_weights.COMPACT_WEIGHTS["cct_7_3x1_32"], "cifar100", published)
-    (tmp_path / "cache").mkdir()
-    monkeypatch.setattr(loading, "CACHE_DIR", str(tmp_path / "cache"))
+    """Serves ``checkpoint`` as cct_7_3x1_32's "cifar100" weights; returns its cache path."""
+    table = compact_weights.COMPACT_WEIGHTS["cct_7_3x1_32"]
+    return publish_locally(monkeypatch, tmp_path, table, "cifar100", checkpoint, sha256, 100)
 
 
 def test_named_weights_download_and_load(cifar_checkpoint, tmp_path, monkeypatch):
     reference, path = cifar_checkpoint
     sha256 = hashlib.sha256(open(path, "rb").read()).hexdigest()
-    _publish(tmp_path, monkeypatch, path, sha256)
+    cached = _publish(tmp_path, monkeypatch, path, sha256)
     images = np.random.default_rng(0).normal(size=(2, 32, 32, 3)).astype("float32")
 
     # classes follows the named weights: 100 for "cifar100".
     model = keras_nest.create_model("cct_7_3x1_32", weights="cifar100", classifier_activation=None)
     assert model.output_shape == (None, 100)
+    assert cached.exists()
     assert max_abs_diff(to_numpy(model(images)), torch_logits(reference, images)) < 1e-4
 
     # Another class count: the backbone loads (SeqPool included), the head is fresh.

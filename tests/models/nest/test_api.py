@@ -9,8 +9,7 @@ import pytest
 import keras_nest
 from keras_nest.models.nest import decode_predictions, preprocess_input
 from keras_nest.models.nest import weights as nest_weights
-from keras_nest.weights import WeightsFile, loading
-from tests.conftest import max_abs_diff, to_numpy
+from tests.conftest import max_abs_diff, publish_locally, to_numpy
 from tests.models.nest.reference import (
     FLAX_FIXTURES,
     flax_fixture,
@@ -94,16 +93,9 @@ def test_preprocess_input_and_decode_predictions():
 
 
 def _publish(tmp_path, monkeypatch, checkpoint, sha256):
-    """Serves ``checkpoint`` as NestTiny's "imagenet" weights from a file:// URL."""
-    published = WeightsFile(
-        url=f"file://{checkpoint}",
-        filename="nest_tiny_test.safetensors",
-        sha256=sha256,
-        classes=1000,
-    )
-    monkeypatch.setitem(nest_weights.NEST_WEIGHTS["nest_tiny"], "imagenet", published)
-    (tmp_path / "cache").mkdir()
-    monkeypatch.setattr(loading, "CACHE_DIR", str(tmp_path / "cache"))
+    """Serves ``checkpoint`` as NestTiny's "imagenet" weights; returns its cache path."""
+    table = nest_weights.NEST_WEIGHTS["nest_tiny"]
+    return publish_locally(monkeypatch, tmp_path, table, "imagenet", checkpoint, sha256, 1000)
 
 
 @pytest.fixture(scope="module")
@@ -116,12 +108,12 @@ def timm_tiny(tmp_path_factory):
 def test_imagenet_weights_download_and_load(timm_tiny, tmp_path, monkeypatch):
     reference, path = timm_tiny
     sha256 = hashlib.sha256(open(path, "rb").read()).hexdigest()
-    _publish(tmp_path, monkeypatch, path, sha256)
+    cached = _publish(tmp_path, monkeypatch, path, sha256)
     images = np.random.default_rng(0).random((1, 224, 224, 3), dtype=np.float32)
 
     model = keras_nest.NestTiny(weights="imagenet", classifier_activation=None)
     assert max_abs_diff(to_numpy(model(images)), timm_logits(reference, images)) < 1e-4
-    assert (tmp_path / "cache" / loading.CACHE_SUBDIR / "nest_tiny_test.safetensors").exists()
+    assert cached.exists()
 
     # Another class count: the backbone loads, the new head stays fresh.
     fresh = keras_nest.NestTiny(weights="imagenet", classes=10)
