@@ -6,6 +6,20 @@ from keras import ops
 from keras_nest.layers.initializers import SublayerInitializers
 
 
+def attention_output_spec(inputs, num_heads, return_attention_scores, dtype):
+    """Symbolic outputs of a layer that attends over the tokens of ``inputs``.
+
+    ``(..., N, C)`` in, the same shape out, plus the scores
+    ``(..., num_heads, N, N)`` when ``return_attention_scores`` is set.
+    """
+    outputs = keras.KerasTensor(inputs.shape, dtype=dtype)
+    if not return_attention_scores:
+        return outputs
+    *leading, tokens, _ = inputs.shape
+    scores_shape = (*leading, num_heads, tokens, tokens)
+    return outputs, keras.KerasTensor(scores_shape, dtype=dtype)
+
+
 @keras.saving.register_keras_serializable(package="keras_nest")
 class MultiHeadSelfAttention(SublayerInitializers, keras.layers.Layer):
     """Multi-head (or multi-query) self-attention with one fused qkv projection.
@@ -116,6 +130,11 @@ class MultiHeadSelfAttention(SublayerInitializers, keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
+
+    def compute_output_spec(self, inputs, training=None, return_attention_scores=False):
+        return attention_output_spec(
+            inputs, self.num_heads, return_attention_scores, self.compute_dtype
+        )
 
     def get_config(self):
         config = super().get_config()

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_nest.layers.attention import MultiHeadSelfAttention
+from keras_nest.layers.attention import MultiHeadSelfAttention, attention_output_spec
 from keras_nest.layers.initializers import SublayerInitializers
 
 GELU_KINDS = ("exact", "tanh")
@@ -204,6 +204,11 @@ class TransformerBlock(SublayerInitializers, keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
+
+    def compute_output_spec(self, inputs, training=None, return_attention_scores=False):
+        return attention_output_spec(
+            inputs, self.num_heads, return_attention_scores, self.compute_dtype
+        )
 
     def get_config(self):
         config = super().get_config()

@@ -32,6 +32,7 @@ from keras_nest.layers import (
     TransformerBlock,
 )
 from keras_nest.models import application, imagenet
+from keras_nest.models.attention_maps import TransformerModel
 from keras_nest.models.compact.convert import convert
 from keras_nest.models.compact.weights import COMPACT_WEIGHTS
 from keras_nest.models.registry import register
@@ -162,7 +163,7 @@ def _compact_transformer(
             kernel_initializer=LINEAR_INIT,
             name="predictions",
         )(x)
-    model = keras.Model(inputs, x, name=name)
+    model = TransformerModel(inputs, x, name=name)
 
     head_paths = ["predictions/kernel", "predictions/bias"]
     if pool != "seq":

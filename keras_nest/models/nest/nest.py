@@ -31,6 +31,7 @@ from keras_nest.layers import (
 )
 from keras_nest.layers.transformer import check_gelu
 from keras_nest.models import application, imagenet
+from keras_nest.models.attention_maps import TransformerModel
 from keras_nest.models.nest.convert import convert
 from keras_nest.models.nest.weights import NEST_WEIGHTS
 from keras_nest.models.registry import register
@@ -178,7 +179,7 @@ def Nest(
     outputs = application.classification_head(
         x, include_top, pooling, classes, classifier_activation, init
     )
-    model = keras.Model(inputs, outputs, name=name)
+    model = TransformerModel(inputs, outputs, name=name)
 
     load_weights(
         model,

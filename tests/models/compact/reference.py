@@ -7,7 +7,6 @@ and CVT are assembled from the same Tokenizer and TransformerClassifier, as
 the authors' ``src/vit.py`` and ``src/cvt.py`` do.
 """
 
-import numpy as np
 
 from keras_nest.models.compact.compact import SIZES
 
@@ -81,11 +80,3 @@ def perturb(model, seed=0):
             elif "positional_emb" not in name:
                 param.mul_(20.0 if name == "classifier.fc.weight" else 3.0)
     return model
-
-
-def torch_logits(model, images):
-    """Logits of a torch model for channels-last numpy images."""
-    import torch
-
-    with torch.no_grad():
-        return model(torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2)))).numpy()

@@ -10,8 +10,8 @@ import keras_nest
 from keras_nest.models.compact import preprocess_input
 from keras_nest.models.compact import weights as compact_weights
 from tests.conftest import max_abs_diff, publish_locally, to_numpy
-from tests.models.compact.reference import perturb, reference_model, torch_logits
-from tests.models.nest.reference import save_state_dict
+from tests.models.compact.reference import perturb, reference_model
+from tests.torch_references import save_state_dict, torch_logits
 
 FAMILIES = ("cct_", "cvt_", "vit_lite_")
 

@@ -7,7 +7,8 @@ import pytest
 
 import keras_nest
 from tests.models.compact.reference import reference_model
-from tests.models.nest.reference import flax_fixture, save_state_dict
+from tests.models.nest.reference import flax_fixture
+from tests.torch_references import save_state_dict
 
 
 @pytest.fixture(scope="module")

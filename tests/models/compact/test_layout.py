@@ -5,7 +5,8 @@ import pytest
 
 import keras_nest
 from tests.conftest import max_abs_diff, to_numpy
-from tests.models.compact.reference import perturb, reference_model, torch_logits
+from tests.models.compact.reference import perturb, reference_model
+from tests.torch_references import torch_logits
 
 pytestmark = pytest.mark.core
 

@@ -7,8 +7,8 @@ import pytest
 import keras_nest
 from tests.backends import outputs_on_every_backend
 from tests.conftest import BACKEND, max_abs_diff, to_numpy
-from tests.models.compact.reference import perturb, reference_model, torch_logits
-from tests.models.nest.reference import save_state_dict
+from tests.models.compact.reference import perturb, reference_model
+from tests.torch_references import save_state_dict, torch_logits
 
 pytestmark = pytest.mark.core
 

@@ -10,13 +10,8 @@ import keras_nest
 from keras_nest.models.nest import decode_predictions, preprocess_input
 from keras_nest.models.nest import weights as nest_weights
 from tests.conftest import max_abs_diff, publish_locally, to_numpy
-from tests.models.nest.reference import (
-    FLAX_FIXTURES,
-    flax_fixture,
-    perturbed_timm_nest,
-    save_state_dict,
-    timm_logits,
-)
+from tests.models.nest.reference import FLAX_FIXTURES, flax_fixture
+from tests.torch_references import perturbed_timm, save_state_dict, torch_logits
 
 SMALL = dict(FLAX_FIXTURES["nest_tiny_s16_32_reduced"])
 IMAGENET_SMALL = dict(FLAX_FIXTURES["nest_tiny_s196_224_reduced"])
@@ -100,7 +95,7 @@ def _publish(tmp_path, monkeypatch, checkpoint, sha256):
 
 @pytest.fixture(scope="module")
 def timm_tiny(tmp_path_factory):
-    reference = perturbed_timm_nest("nest_tiny_jx", seed=1)
+    reference = perturbed_timm("nest_tiny_jx", seed=1)
     path = save_state_dict(reference, tmp_path_factory.mktemp("timm") / "nest_tiny.safetensors")
     return reference, path
 
@@ -112,7 +107,7 @@ def test_imagenet_weights_download_and_load(timm_tiny, tmp_path, monkeypatch):
     images = np.random.default_rng(0).random((1, 224, 224, 3), dtype=np.float32)
 
     model = keras_nest.NestTiny(weights="imagenet", classifier_activation=None)
-    assert max_abs_diff(to_numpy(model(images)), timm_logits(reference, images)) < 1e-4
+    assert max_abs_diff(to_numpy(model(images)), torch_logits(reference, images)) < 1e-4
     assert cached.exists()
 
     # Another class count: the backbone loads, the new head stays fresh.

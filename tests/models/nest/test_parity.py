@@ -5,13 +5,8 @@ import pytest
 
 import keras_nest
 from tests.conftest import max_abs_diff, to_numpy
-from tests.models.nest.reference import (
-    FLAX_FIXTURES,
-    flax_fixture,
-    perturbed_timm_nest,
-    save_state_dict,
-    timm_logits,
-)
+from tests.models.nest.reference import FLAX_FIXTURES, flax_fixture
+from tests.torch_references import perturbed_timm, save_state_dict, torch_logits
 
 pytestmark = pytest.mark.core
 TOLERANCE = 1e-4
@@ -26,10 +21,10 @@ TOLERANCE = 1e-4
     ],
 )
 def test_timm_parity(timm_name, constructor, suffix, tmp_path):
-    reference = perturbed_timm_nest(timm_name)
+    reference = perturbed_timm(timm_name)
     path = save_state_dict(reference, tmp_path / f"{timm_name}{suffix}")
     images = np.random.default_rng(0).random((2, 224, 224, 3), dtype=np.float32)
-    expected = timm_logits(reference, images)
+    expected = torch_logits(reference, images)
     assert expected.std() > 1.0  # the perturbed weights give logits that tell models apart
 
     model = constructor(weights=path, classifier_activation=None)

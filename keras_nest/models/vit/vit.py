@@ -1,0 +1,293 @@
+"""ViT: the Vision Transformer (Dosovitskiy et al., ICLR 2021).
+
+The forward pass, as google-research/vision_transformer's ``models_vit.py``::
+
+    image (B, H, W, 3)
+      -> PatchEmbedding (conv, kernel = stride = patch)     (B, H/p, W/p, D)
+      -> flatten the grid                                   (B, N, D)
+      -> [ClassToken] (pooling_mode "token")                (B, 1 + N, D)
+      -> + PositionEmbedding -> dropout
+      -> TransformerBlock x L (pre-norm)
+      -> LayerNorm
+      -> class token | mean of the tokens ("gap")           (B, D)
+      -> [Dense(representation_size) -> tanh] ("pre_logits")
+      -> Dense(classes)
+
+Named as timm names them: ``vit_base_patch16_224`` is ViT-B with 16x16
+patches at 224x224. Any input whose sides are multiples of the patch size
+works; loaded position embeddings follow it (see :func:`ViT`).
+"""
+
+import math
+
+import keras
+import numpy as np
+
+from keras_nest.layers import ClassToken, PatchEmbedding, PositionEmbedding, TransformerBlock
+from keras_nest.layers.transformer import check_gelu
+from keras_nest.models import application, imagenet
+from keras_nest.models.attention_maps import TransformerModel
+from keras_nest.models.registry import register
+from keras_nest.models.vit.convert import convert, to_original
+from keras_nest.models.vit.weights import VIT_WEIGHTS
+from keras_nest.weights.loading import load_weights, resize_linear
+
+POOLING_MODES = ("token", "gap")
+HEAD_PATHS = ("predictions/kernel", "predictions/bias")
+PRE_LOGITS_PATHS = ("pre_logits/kernel", "pre_logits/bias")
+
+
+def _pos_embed_resizer(grid, extra_tokens):
+    """Resizes a checkpoint's (1, n, D) position embedding to this model's patch grid.
+
+    As the original ``interpolate_posembed``: the class token's row is kept,
+    the square grid is zoomed linearly with corners aligned
+    (``scipy.ndimage.zoom(order=1)``). The target grid may be rectangular.
+    """
+
+    def resize(path, array, target_shape):
+        if path != "pos_embed/embedding" or array.ndim != 3 or array.shape[2] != target_shape[2]:
+            return None
+        tokens, grid_tokens = array[:, :extra_tokens], array[0, extra_tokens:]
+        edge = math.isqrt(len(grid_tokens))
+        if edge**2 != len(grid_tokens):
+            return None
+        square = grid_tokens.reshape(1, edge, edge, -1)
+        resized = resize_linear(square, grid).reshape(1, -1, array.shape[2])
+        return np.concatenate([tokens, resized], axis=1)
+
+    return resize
+
+
+def _default_gelu(weights, named_weights):
+    """``"tanh"`` for the original Flax checkpoints (trained with it), else ``"exact"``."""
+    original = weights in named_weights or str(weights).endswith(".npz")
+    return "tanh" if weights is not None and original else "exact"
+
+
+def ViT(
+    patch_size=16,
+    embed_dim=768,
+    num_layers=12,
+    num_heads=12,
+    mlp_ratio=4.0,
+    pooling_mode="token",
+    representation_size=None,
+    gelu=None,
+    dropout=0.0,
+    attention_dropout=0.0,
+    drop_path_rate=0.0,
+    include_top=True,
+    weights=None,
+    input_tensor=None,
+    input_shape=None,
+    pooling=None,
+    classes=1000,
+    classifier_activation="softmax",
+    name="vit",
+    named_weights=None,
+    default_size=224,
+):
+    """Builds any Vision Transformer as a functional Keras model.
+
+    Args:
+        patch_size: edge of the square patches.
+        embed_dim: token width ``D``.
+        num_layers: transformer layers.
+        num_heads: attention heads.
+        mlp_ratio: MLP hidden width as a multiple of ``embed_dim``.
+        pooling_mode: "token" (a class token, its output classifies) or
+            "gap" (no class token, the mean of the tokens classifies).
+        representation_size: width of the tanh ``pre_logits`` layer before the
+            classifier, or None for none (the original ImageNet-21k
+            checkpoints have one of the model's width).
+        gelu: "exact" (erf, as timm), "tanh" (the approximation of the
+            original Flax code, which every original checkpoint was trained
+            with) or None: "tanh" when ``weights`` names published weights or
+            is an ``.npz`` file, else "exact".
+        dropout: after the position embedding, the attention projection and in
+            the MLP (0.1 for the original L and H models).
+        attention_dropout: on the attention weights.
+        drop_path_rate: stochastic depth of the last layer, growing linearly
+            from 0 at the first.
+        include_top: whether to add the classifier (and ``pre_logits``).
+        weights: None (random init), a name of published weights
+            ("imagenet21k", "imagenet"), a ``.weights.h5`` file, an original
+            ``.npz``, or a timm checkpoint (``.safetensors``, ``.pth``,
+            ``.bin``). At another input size the position embeddings are
+            resized as the original code does. A checkpoint's ``pre_logits``
+            is dropped when the model has none, as the original fine-tuning
+            code does.
+        input_tensor: optional Keras tensor to use as the image input.
+        input_shape: ``(height, width, channels)``, sides multiples of
+            ``patch_size``; default ``default_size`` square.
+        pooling: with ``include_top=False``: None returns the normalised tokens
+            ``(B, T, D)`` (class token first), "token" the class token's,
+            "avg" or "max" pools the tokens to ``(B, D)``.
+        classes: classifier size.
+        classifier_activation: activation of the classifier (None for logits).
+        name: model name.
+        named_weights: ``{name: WeightsFile}`` of published weights.
+        default_size: input edge when neither ``input_shape`` nor
+            ``input_tensor`` gives one.
+
+    Returns:
+        A :class:`~keras_nest.models.TransformerModel` (a functional
+        ``keras.Model`` with ``get_attention_scores``).
+    """
+    if pooling_mode not in POOLING_MODES:
+        raise ValueError(f"pooling_mode must be one of {POOLING_MODES}, got {pooling_mode!r}.")
+    named_weights = named_weights or {}
+    application.check_weights_argument(weights, name, named_weights)
+    class_token = pooling_mode == "token"
+    own_poolings = ("token",) if class_token else ()
+    application.check_head_arguments(pooling, classes, application.POOLINGS + own_poolings)
+    gelu = check_gelu(gelu or _default_gelu(weights, named_weights))
+    if embed_dim % num_heads:
+        raise ValueError(f"{name}: embed_dim {embed_dim} does not split into {num_heads} heads.")
+
+    images, inputs = application.image_input(
+        input_tensor, input_shape, default_size, pretrained=weights is not None
+    )
+    height, width = images.shape[1:3]
+    if height % patch_size or width % patch_size:
+        raise ValueError(
+            f"{name} takes images whose height and width are multiples of the patch size "
+            f"{patch_size}, such as {default_size}; got input_shape={tuple(images.shape[1:])}."
+        )
+    grid = (height // patch_size, width // patch_size)
+
+    x = PatchEmbedding(
+        embed_dim, patch_size, kernel_initializer="lecun_normal", name="patch_embed"
+    )(images)
+    x = keras.layers.Reshape((grid[0] * grid[1], embed_dim), name="patch_tokens")(x)
+    if class_token:
+        x = ClassToken(name="class_token")(x)
+    pos_init = keras.initializers.RandomNormal(stddev=0.02)
+    x = PositionEmbedding(initializer=pos_init, name="pos_embed")(x)
+    if dropout:
+        x = keras.layers.Dropout(dropout, name="pos_drop")(x)
+    for index, rate in enumerate(np.linspace(0.0, drop_path_rate, num_layers).tolist()):
+        x = TransformerBlock(
+            num_heads,
+            mlp_ratio=mlp_ratio,
+            gelu=gelu,
+            drop_path=rate,
+            dropout=dropout,
+            attention_dropout=attention_dropout,
+            layer_norm_epsilon=1e-6,
+            name=f"block_{index}",
+        )(x)
+    x = keras.layers.LayerNormalization(epsilon=1e-6, name="norm")(x)
+
+    pool = ("token" if class_token else "avg") if include_top else pooling
+    if pool == "token":
+        x = x[:, 0]
+    elif pool == "avg":
+        x = keras.layers.GlobalAveragePooling1D(name="avg_pool")(x)
+    elif pool == "max":
+        x = keras.layers.GlobalMaxPooling1D(name="max_pool")(x)
+    if include_top and representation_size:
+        x = keras.layers.Dense(representation_size, activation="tanh", name="pre_logits")(x)
+    if include_top:
+        x = keras.layers.Dense(
+            classes,
+            activation=classifier_activation,
+            kernel_initializer="zeros",
+            name="predictions",
+        )(x)
+    model = TransformerModel(inputs, x, name=name)
+
+    has_pre_logits = include_top and bool(representation_size)
+    load_weights(
+        model,
+        weights,
+        named_weights=named_weights,
+        convert=lambda state: _without_pre_logits(convert(state), has_pre_logits),
+        include_top=include_top,
+        classes=classes,
+        head_paths=HEAD_PATHS,
+        resize=_pos_embed_resizer(grid, int(class_token)),
+    )
+    return model
+
+
+def _without_pre_logits(converted, keep):
+    """Drops a checkpoint's ``pre_logits`` unless the model has that layer."""
+    if keep:
+        return converted
+    return {k: v for k, v in converted.items() if k not in PRE_LOGITS_PATHS}
+
+
+def save_npz(model, path):
+    """Writes a ViT's weights as an original ``.npz`` (vit_jax keys and layouts).
+
+    The file loads into the original code, into timm (``load_pretrained``) and
+    back into keras_nest.
+
+    Args:
+        model: a model built by :func:`ViT`.
+        path: the file to write, ending in ``.npz``.
+    """
+    num_heads = model.get_layer("block_0").num_heads
+    weights = {v.path: keras.ops.convert_to_numpy(v) for v in model.weights}
+    np.savez(path, **to_original(weights, num_heads))
+
+
+# ----------------------------------------------------------------------------- variants
+# The original configurations (vit_jax configs/models.py); dropout as there.
+SIZES = {
+    "tiny": dict(embed_dim=192, num_layers=12, num_heads=3),
+    "small": dict(embed_dim=384, num_layers=12, num_heads=6),
+    "base": dict(embed_dim=768, num_layers=12, num_heads=12),
+    "large": dict(embed_dim=1024, num_layers=24, num_heads=16, dropout=0.1),
+    "huge": dict(embed_dim=1280, num_layers=32, num_heads=16, dropout=0.1),
+}
+_VARIANT_DOC = """Builds {title} at {size}x{size}.
+
+    keras.applications-style constructor; see :func:`ViT` for every argument.
+    ``weights``: None, {weights} or a checkpoint path (original ``.npz``,
+    timm ``.safetensors``/``.pth``, ``.weights.h5``). ``classes`` None takes
+    the count of the named weights (21,843 for "imagenet21k"), else 1000.
+    """
+
+
+def _register(size_name, patch_size, size, title=None):
+    """Registers ``vit_{size_name}_patch{patch_size}_{size}``; returns its constructor."""
+    variant = f"vit_{size_name}_patch{patch_size}_{size}"
+    named_weights = VIT_WEIGHTS.get(variant, {})
+    arch = dict(SIZES[size_name], patch_size=patch_size, default_size=size)
+    title = title or variant
+    doc = _VARIANT_DOC.format(
+        title=f"ViT-{size_name[0].upper()}/{patch_size}",
+        size=size,
+        weights=" or ".join(repr(w) for w in sorted(named_weights)) or "(none published)",
+    )
+    build = application.variant_constructor(title, variant, ViT, arch, named_weights, 1000, doc)
+    return register(variant)(build)
+
+
+ViTTiny16 = _register("tiny", 16, 224, "ViTTiny16")
+ViTSmall16 = _register("small", 16, 224, "ViTSmall16")
+ViTSmall32 = _register("small", 32, 224, "ViTSmall32")
+ViTBase16 = _register("base", 16, 224, "ViTBase16")
+ViTBase32 = _register("base", 32, 224, "ViTBase32")
+ViTLarge16 = _register("large", 16, 224, "ViTLarge16")
+ViTLarge32 = _register("large", 32, 224, "ViTLarge32")
+ViTHuge14 = _register("huge", 14, 224, "ViTHuge14")
+# timm's 384x384 variants, reachable by name only.
+VARIANTS_384 = (("tiny", 16), ("small", 16), ("small", 32), ("base", 16), ("base", 32))
+for _size_name, _patch_size in VARIANTS_384 + (("large", 16), ("large", 32)):
+    _register(_size_name, _patch_size, 384)
+
+
+def preprocess_input(x, data_format=None):
+    """Scales uint8-range images to ViT's input range [-1, 1]: ``x / 127.5 - 1``.
+
+    As the original input pipeline (and ``keras.applications``' "tf" mode).
+    Takes numpy arrays or tensors of shape ``(..., H, W, 3)``.
+    """
+    return imagenet.normalize(x, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5), data_format)
+
+
+decode_predictions = imagenet.decode_predictions
