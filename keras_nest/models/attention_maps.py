@@ -50,7 +50,7 @@ def attention_model(model):
     traced = keras.models.clone_model(model, clone_function=lambda layer: layer, call_function=call)
     if not scores:
         raise ValueError(f"{model.name} has no TransformerBlock, so no attention maps.")
-    return keras.Model(traced.inputs, scores, name=f"{model.name}_attention")
+    return keras.Model(traced.input, scores, name=f"{model.name}_attention")
 
 
 @keras.saving.register_keras_serializable(package="keras_nest")
@@ -61,8 +61,9 @@ class TransformerModel(keras.Model):
     trains as any functional model.
     """
 
-    def __init__(self, inputs, outputs, **kwargs):
-        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+    # The functional signature, so that Keras saves and revives it as one.
+    def __init__(self, inputs, outputs, name=None, **kwargs):
+        super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
 
     def get_attention_scores(self, images, batch_size=None):
         """Every block's attention maps for ``images``.

@@ -53,7 +53,7 @@ def convert(state):
     """Converts an original ``.npz`` or a timm ViT checkpoint to ``{keras path: array}``."""
     if "patch_embed.proj.weight" in state:
         return from_timm(state)
-    if any(key.endswith(_ROOT) for key in state):
+    if any(_is_root(key) for key in state):
         return from_original(state)
     sample = sorted(state)[:5]
     raise ValueError(
@@ -64,9 +64,14 @@ def convert(state):
 
 
 # ----------------------------------------------------------------------------- original
+def _is_root(key):
+    """True for the patch-embedding kernel, under any wrapper prefix."""
+    return key == _ROOT or key.endswith("/" + _ROOT)
+
+
 def _strip_prefix(state):
     """Drops a wrapper prefix (``opt/target/``, ``params/``) in front of the model tree."""
-    prefix = min((key[: -len(_ROOT)] for key in state if key.endswith(_ROOT)), key=len)
+    prefix = min((key[: -len(_ROOT)] for key in state if _is_root(key)), key=len)
     return {
         key[len(prefix) :]: np.asarray(value)
         for key, value in state.items()

@@ -7,7 +7,6 @@ and CVT are assembled from the same Tokenizer and TransformerClassifier, as
 the authors' ``src/vit.py`` and ``src/cvt.py`` do.
 """
 
-
 from keras_nest.models.compact.compact import SIZES
 
 
