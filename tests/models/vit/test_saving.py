@@ -40,8 +40,9 @@ def test_keras_file_round_trip(case, tmp_path):
 def test_weights_file_gives_same_logits_on_every_backend(tmp_path):
     reference = perturbed_timm("vit_tiny_patch16_224", img_size=64, depth=2, num_classes=10)
     checkpoint = save_state_dict(reference, tmp_path / "reference.safetensors")
-    args = "num_layers=2, input_shape=(64, 64, 3), classes=10, classifier_activation=None"
-    model = eval(f"keras_nest.ViTTiny16({args}, weights=checkpoint)")
+    arguments = dict(num_layers=2, input_shape=(64, 64, 3), classes=10, classifier_activation=None)
+    model = keras_nest.ViTTiny16(weights=checkpoint, **arguments)
+    args = ", ".join(f"{key}={value!r}" for key, value in arguments.items())
     weights = str(tmp_path / "model.weights.h5")
     model.save_weights(weights)
     images = np.random.default_rng(3).normal(size=(2, 64, 64, 3)).astype("float32")
