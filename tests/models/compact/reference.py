@@ -13,10 +13,15 @@ from keras_nest.models.compact.compact import SIZES
 def reference_model(
     family, layers, positional_embedding, size=32, kernel_size=3, conv_layers=1, classes=10
 ):
-    """vit-pytorch model in eval mode: ``family`` is "cct", "cvt" or "vit_lite"."""
+    """vit-pytorch model in eval mode: ``family`` is "cct", "cvt" or "vit_lite".
+
+    Its initial weights are drawn from torch's generator seeded with 0, so a
+    test sees the same model whatever ran before it.
+    """
     import torch
     from vit_pytorch import cct
 
+    torch.manual_seed(0)
     arch = SIZES[layers]
     classifier_args = dict(
         embedding_dim=arch["embed_dim"],
