@@ -8,6 +8,7 @@ missing, unexpected and mis-shaped tensor before anything is assigned.
 
 import collections
 import dataclasses
+import math
 import os
 
 import h5py
@@ -86,6 +87,29 @@ def resize_linear(grid, size, align_corners=True):
 
     grid = np.asarray(grid, dtype=np.float64)
     return along(along(grid, 1, size[0]), 2, size[1]).astype(np.float32)
+
+
+def token_grid_resizer(grid, extra_tokens, align_corners, path="pos_embed/embedding"):
+    """A ``resize`` for :func:`assign_weights` of a ``(1, extra + h*w, D)`` position embedding.
+
+    The checkpoint's first ``extra_tokens`` rows (a class token's) are kept as
+    they are; the rest, a square grid, is resized linearly to ``grid``
+    (``(h, w)``, which may be rectangular) with :func:`resize_linear`.
+    Returns None (a mismatch to report) for anything else.
+    """
+
+    def resize(name, array, target_shape):
+        if name != path or array.ndim != 3 or array.shape[2] != target_shape[2]:
+            return None
+        tokens, grid_tokens = array[:, :extra_tokens], array[0, extra_tokens:]
+        edge = math.isqrt(len(grid_tokens))
+        if edge**2 != len(grid_tokens):
+            return None
+        square = grid_tokens.reshape(1, edge, edge, -1)
+        resized = resize_linear(square, grid, align_corners).reshape(1, -1, array.shape[2])
+        return np.concatenate([tokens, resized], axis=1)
+
+    return resize
 
 
 def describe_mismatch(missing, unexpected, misshaped):

@@ -36,34 +36,12 @@ from keras_nest.models.attention_maps import TransformerModel
 from keras_nest.models.compact.convert import convert
 from keras_nest.models.compact.weights import COMPACT_WEIGHTS
 from keras_nest.models.registry import register
-from keras_nest.weights.loading import load_weights, resize_linear
+from keras_nest.weights.loading import load_weights, token_grid_resizer
 
 POSITIONAL_EMBEDDINGS = ("learnable", "sine", "none")
 LINEAR_INIT = keras.initializers.RandomNormal(stddev=0.02)
 # The authors' kaiming_normal_ (untruncated; Keras's "he_normal" is truncated).
 CONV_INIT = keras.initializers.VarianceScaling(2.0, "fan_in", "untruncated_normal")
-
-
-def _pos_embed_resizer(grid, extra_tokens):
-    """Resizes a checkpoint's (1, n, D) position embedding to this model's token grid.
-
-    The square grid is resized bilinearly with half-pixel centres (PyTorch's
-    ``F.interpolate``, as the authors' ``pe_check``); a class token's row is
-    kept as it is.
-    """
-
-    def resize(path, array, target_shape):
-        if path != "pos_embed/embedding" or array.ndim != 3 or array.shape[2] != target_shape[2]:
-            return None
-        tokens, grid_tokens = array[:, :extra_tokens], array[0, extra_tokens:]
-        edge = math.isqrt(len(grid_tokens))
-        if edge**2 != len(grid_tokens):
-            return None
-        square = grid_tokens.reshape(1, edge, edge, -1)
-        resized = resize_linear(square, grid, align_corners=False).reshape(1, -1, array.shape[2])
-        return np.concatenate([tokens, resized], axis=1)
-
-    return resize
 
 
 def _bias_init(input_channels, patch_size):
@@ -176,7 +154,7 @@ def _compact_transformer(
         include_top=include_top,
         classes=classes,
         head_paths=head_paths,
-        resize=_pos_embed_resizer(grid, int(class_token)),
+        resize=token_grid_resizer(grid, int(class_token), align_corners=False),
     )
     return model
 

@@ -18,8 +18,6 @@ patches at 224x224. Any input whose sides are multiples of the patch size
 works; loaded position embeddings follow it (see :func:`ViT`).
 """
 
-import math
-
 import keras
 import numpy as np
 
@@ -30,33 +28,11 @@ from keras_nest.models.attention_maps import TransformerModel
 from keras_nest.models.registry import register
 from keras_nest.models.vit.convert import convert, to_original
 from keras_nest.models.vit.weights import VIT_WEIGHTS
-from keras_nest.weights.loading import load_weights, resize_linear
+from keras_nest.weights.loading import load_weights, token_grid_resizer
 
 POOLING_MODES = ("token", "gap")
 HEAD_PATHS = ("predictions/kernel", "predictions/bias")
 PRE_LOGITS_PATHS = ("pre_logits/kernel", "pre_logits/bias")
-
-
-def _pos_embed_resizer(grid, extra_tokens):
-    """Resizes a checkpoint's (1, n, D) position embedding to this model's patch grid.
-
-    As the original ``interpolate_posembed``: the class token's row is kept,
-    the square grid is zoomed linearly with corners aligned
-    (``scipy.ndimage.zoom(order=1)``). The target grid may be rectangular.
-    """
-
-    def resize(path, array, target_shape):
-        if path != "pos_embed/embedding" or array.ndim != 3 or array.shape[2] != target_shape[2]:
-            return None
-        tokens, grid_tokens = array[:, :extra_tokens], array[0, extra_tokens:]
-        edge = math.isqrt(len(grid_tokens))
-        if edge**2 != len(grid_tokens):
-            return None
-        square = grid_tokens.reshape(1, edge, edge, -1)
-        resized = resize_linear(square, grid).reshape(1, -1, array.shape[2])
-        return np.concatenate([tokens, resized], axis=1)
-
-    return resize
 
 
 def _default_gelu(weights, named_weights):
@@ -207,7 +183,7 @@ def ViT(
         include_top=include_top,
         classes=classes,
         head_paths=HEAD_PATHS,
-        resize=_pos_embed_resizer(grid, int(class_token)),
+        resize=token_grid_resizer(grid, int(class_token), align_corners=True),
     )
     return model
 
