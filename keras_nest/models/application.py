@@ -141,3 +141,18 @@ def classification_head(
     if pooling == "max":
         return keras.layers.GlobalMaxPooling2D(name="max_pool")(feature_map)
     return feature_map
+
+
+def pool_tokens(tokens, pool):
+    """Pools a ``(B, N, D)`` token sequence to ``(B, D)``.
+
+    ``pool``: "token" (the first token, a class token), "avg" or "max"; None
+    returns the sequence unchanged.
+    """
+    if pool == "token":
+        return tokens[:, 0]
+    if pool == "avg":
+        return keras.layers.GlobalAveragePooling1D(name="avg_pool")(tokens)
+    if pool == "max":
+        return keras.layers.GlobalMaxPooling1D(name="max_pool")(tokens)
+    return tokens

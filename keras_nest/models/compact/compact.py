@@ -128,12 +128,8 @@ def _compact_transformer(
     pool = own_pooling if include_top else pooling
     if pool == "seq":
         x = SequencePooling(kernel_initializer=LINEAR_INIT, name="seq_pool")(x)
-    elif pool == "token":
-        x = x[:, 0]
-    elif pool == "avg":
-        x = keras.layers.GlobalAveragePooling1D(name="avg_pool")(x)
-    elif pool == "max":
-        x = keras.layers.GlobalMaxPooling1D(name="max_pool")(x)
+    else:
+        x = application.pool_tokens(x, pool)
     if include_top:
         x = keras.layers.Dense(
             classes,

@@ -23,7 +23,7 @@ import re
 
 import numpy as np
 
-from keras_nest.weights.torch_layouts import TORCH_NORM, torch_conv, torch_dense
+from keras_nest.weights.torch_layouts import TORCH_NORM, torch_conv, torch_dense, torch_param
 
 _POSITION_KEY = "classifier.positional_emb"
 _CONV = re.compile(r"tokenizer\.conv_layers\.(\d+)\.0\.(weight|bias)")
@@ -75,12 +75,8 @@ def convert(state, positional_embedding):
             key, value = torch_conv(name, array)
             out[f"tokenizer/conv_{conv[1]}/{key}"] = value
         elif block and block[2] in _BLOCK_MODULES:
-            target = f"block_{block[1]}/{_BLOCK_MODULES[block[2]]}"
-            if "norm" in block[2]:
-                out[f"{target}/{TORCH_NORM[leaf]}"] = array
-            else:
-                key, value = torch_dense(name, array)
-                out[f"{target}/{key}"] = value
+            key, value = torch_param(name, array, norm="norm" in block[2])
+            out[f"block_{block[1]}/{_BLOCK_MODULES[block[2]]}/{key}"] = value
         elif name == _POSITION_KEY and positional_embedding == "learnable":
             out["pos_embed/embedding"] = array
         elif name == "classifier.class_emb":

@@ -22,7 +22,7 @@ import re
 
 import numpy as np
 
-from keras_nest.weights.torch_layouts import TORCH_NORM, torch_conv, torch_dense
+from keras_nest.weights.torch_layouts import TORCH_NORM, torch_conv, torch_dense, torch_param
 
 _FLAX_NORM = {"scale": "gamma", "bias": "beta"}
 _KERAS_NORM = {"gamma": "scale", "beta": "bias"}
@@ -222,12 +222,8 @@ def from_timm(state):
         module, leaf = name.rsplit(".", 1) if "." in name else (name, "")
         if block:
             index, module, leaf = block.groups()
-            target = f"block_{index}/{module.replace('.', '/')}"
-            if module.startswith("norm"):
-                out[f"{target}/{TORCH_NORM[leaf]}"] = array
-            else:
-                key, value = torch_dense(name, array)
-                out[f"{target}/{key}"] = value
+            key, value = torch_param(name, array, norm=module.startswith("norm"))
+            out[f"block_{index}/{module.replace('.', '/')}/{key}"] = value
         elif name.startswith("patch_embed.proj."):
             key, value = torch_conv(name, array)
             out[f"patch_embed/proj/{key}"] = value

@@ -157,12 +157,7 @@ def ViT(
     x = keras.layers.LayerNormalization(epsilon=1e-6, name="norm")(x)
 
     pool = ("token" if class_token else "avg") if include_top else pooling
-    if pool == "token":
-        x = x[:, 0]
-    elif pool == "avg":
-        x = keras.layers.GlobalAveragePooling1D(name="avg_pool")(x)
-    elif pool == "max":
-        x = keras.layers.GlobalMaxPooling1D(name="max_pool")(x)
+    x = application.pool_tokens(x, pool)
     if include_top and representation_size:
         x = keras.layers.Dense(representation_size, activation="tanh", name="pre_logits")(x)
     if include_top:
