@@ -161,45 +161,48 @@ def to_original(weights, num_heads):
 
     The inverse of :func:`from_original` for the per-block layout, which
     ``vit_jax`` and timm's ``.npz`` loader read.
+
+    Raises:
+        ValueError: for a weight a ViT does not have (another family's model).
     """
+    top_level = {keras: original for original, keras in _TOP_LEVEL.items()}
+    block_modules = {keras: original for original, keras in _BLOCK_MODULES.items()}
     out = {}
     for path, array in weights.items():
         array = np.asarray(array)
         parts = path.split("/")
-        if parts[0] == "class_token":
+        module = "/".join(parts[:-1])
+        if path == "class_token/token":
             out["cls"] = array
-        elif parts[0] == "pos_embed":
+        elif path == "pos_embed/embedding":
             out["Transformer/posembed_input/pos_embedding"] = array
-        elif parts[0].startswith("block_"):
-            out.update(_block_to_original(parts, array, num_heads))
-        else:
-            module = {keras: original for original, keras in _TOP_LEVEL.items()}[
-                "/".join(parts[:-1])
-            ]
+        elif re.fullmatch(r"block_\d+/attn/(qkv|proj)/(kernel|bias)", path):
+            out.update(_attention_to_original(parts, array, num_heads))
+        elif re.fullmatch(r"block_\d+", parts[0]) and "/".join(parts[1:-1]) in block_modules:
+            original = block_modules["/".join(parts[1:-1])]
             leaf = _KERAS_NORM.get(parts[-1], parts[-1])
-            out[f"{module}/{leaf}"] = array
+            out[f"Transformer/encoderblock_{parts[0][6:]}/{original}/{leaf}"] = array
+        elif module in top_level:
+            out[f"{top_level[module]}/{_KERAS_NORM.get(parts[-1], parts[-1])}"] = array
+        else:
+            raise ValueError(f"{path!r} is not a ViT weight: only ViT models save as .npz.")
     return out
 
 
-def _block_to_original(parts, array, num_heads):
-    index = parts[0].split("_")[1]
-    prefix = f"Transformer/encoderblock_{index}/"
-    module, leaf = "/".join(parts[1:-1]), parts[-1]
-    attention = prefix + "MultiHeadDotProductAttention_1/"
-    if module == "attn/qkv":
-        width = array.shape[-1] // 3
-        pieces = np.split(array, 3, axis=-1)
-        shape = (num_heads, width // num_heads)
-        return {
-            f"{attention}{n}/{leaf}": piece.reshape(*piece.shape[:-1], *shape)
-            for n, piece in zip(("query", "key", "value"), pieces)
-        }
-    if module == "attn/proj":
+def _attention_to_original(parts, array, num_heads):
+    """A fused qkv or proj tensor as the original query/key/value or out pieces."""
+    attention = f"Transformer/encoderblock_{parts[0][6:]}/MultiHeadDotProductAttention_1/"
+    leaf = parts[-1]
+    if parts[2] == "proj":
         if leaf == "kernel":
             array = array.reshape(num_heads, -1, array.shape[-1])
         return {f"{attention}out/{leaf}": array}
-    original = {keras: orig for orig, keras in _BLOCK_MODULES.items()}[module]
-    return {f"{prefix}{original}/{_KERAS_NORM.get(leaf, leaf)}": array}
+    pieces = np.split(array, 3, axis=-1)
+    shape = (num_heads, array.shape[-1] // 3 // num_heads)
+    return {
+        f"{attention}{name}/{leaf}": piece.reshape(*piece.shape[:-1], *shape)
+        for name, piece in zip(("query", "key", "value"), pieces)
+    }
 
 
 # ----------------------------------------------------------------------------- timm

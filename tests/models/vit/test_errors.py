@@ -91,3 +91,9 @@ def test_keras_weights_of_another_depth(tmp_path):
     keras_nest.ViTTiny16(**SMALL).save_weights(path)
     with pytest.raises(ValueError, match="does not fit vit_tiny_patch16_224"):
         keras_nest.ViTTiny16(num_layers=3, input_shape=(64, 64, 3), weights=path)
+
+
+@pytest.mark.parametrize("name", ["cct_2_3x2_32", "nest_tiny_cifar"])
+def test_only_a_vit_saves_as_npz(name, tmp_path):
+    with pytest.raises(ValueError, match="only ViT models save as .npz"):
+        save_npz(keras_nest.create_model(name), tmp_path / "model.npz")
