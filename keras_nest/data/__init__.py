@@ -1,5 +1,7 @@
-"""Data sets: scikit-learn's digits (shipped, the embedded default)."""
+"""Data: tf.data pipelines for model.fit (digits, tensorflow-datasets, image folders)."""
 
 from keras_nest.data.digits import load_digits
+from keras_nest.data.normalization import NORMALIZATIONS
+from keras_nest.data.pipeline import load_dataset
 
-__all__ = ["load_digits"]
+__all__ = ["NORMALIZATIONS", "load_dataset", "load_digits"]

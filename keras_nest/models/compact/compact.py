@@ -23,6 +23,7 @@ import math
 import keras
 import numpy as np
 
+from keras_nest.data.normalization import normalization_constants
 from keras_nest.layers import (
     ClassToken,
     ConvTokenizer,
@@ -334,25 +335,16 @@ def _register_family():
 
 _register_family()
 
-# Per data set normalisation of the authors' training configs.
-NORMALIZATION = {
-    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
-    "cifar100": ((0.5071, 0.4867, 0.4408), (0.2675, 0.2565, 0.2761)),
-    "flowers102": ((0.4353, 0.3773, 0.2872), (0.2966, 0.2455, 0.2698)),
-    "imagenet": (imagenet.IMAGENET_MEAN, imagenet.IMAGENET_STD),
-}
-
 
 def preprocess_input(x, dataset="imagenet", data_format=None):
     """Scales uint8-range images as the authors did for ``dataset``'s checkpoints.
 
     ``(x / 255 - mean) / std`` with the mean and standard deviation of
-    "cifar10", "cifar100", "flowers102" or "imagenet". Takes numpy arrays or
-    tensors of shape ``(..., H, W, 3)``.
+    "cifar10", "cifar100", "flowers102" or "imagenet" (see
+    ``keras_nest.data.NORMALIZATIONS``). Takes numpy arrays or tensors of shape
+    ``(..., H, W, 3)``.
     """
-    if dataset not in NORMALIZATION:
-        raise ValueError(f"dataset must be one of {sorted(NORMALIZATION)}, got {dataset!r}.")
-    mean, std = NORMALIZATION[dataset]
+    mean, std = normalization_constants(dataset)
     return imagenet.normalize(x, mean, std, data_format)
 
 
