@@ -1,7 +1,8 @@
 """Data: tf.data pipelines for model.fit (digits, tensorflow-datasets, image folders)."""
 
+from keras_nest.data.augment import NO_AUGMENTATION, Augmentation
 from keras_nest.data.digits import load_digits
 from keras_nest.data.normalization import NORMALIZATIONS
 from keras_nest.data.pipeline import load_dataset
 
-__all__ = ["NORMALIZATIONS", "load_dataset", "load_digits"]
+__all__ = ["NO_AUGMENTATION", "NORMALIZATIONS", "Augmentation", "load_dataset", "load_digits"]

@@ -18,6 +18,8 @@ def load_dataset(
     crop_ratio=0.875,
     crop_scale=(0.08, 1.0),
     flip=True,
+    augment=None,
+    one_hot=False,
     shuffle_buffer=10_000,
     seed=None,
     data_dir=None,
@@ -44,13 +46,18 @@ def load_dataset(
         crop_scale: for training, the range of the crop's share of the image
             area (0.08-1 as the Inception crop; 1-1 turns cropping off).
         flip: random horizontal flips while training.
+        augment: a :class:`~keras_nest.data.Augmentation` applied while
+            training (RandAugment, random erasing, MixUp/CutMix), or None.
+        one_hot: labels as one-hot float32 rows; always so when training
+            batches are mixed.
         shuffle_buffer: shuffle buffer while training.
         seed: seed of the shuffle and the augmentation.
         data_dir: where tensorflow-datasets keeps its data.
 
     Returns:
-        A ``tf.data.Dataset`` of ``(images (B, size, size, 3) float32, labels (B,)
-        int32)`` with ``.num_classes`` set.
+        A ``tf.data.Dataset`` of ``(images (B, size, size, 3) float32, labels)``,
+        labels ``(B,)`` int32 or ``(B, classes)`` float32 one-hot, with
+        ``.num_classes`` set.
 
     Raises:
         ValueError: for an unknown data set, a missing folder or split, or an
@@ -62,6 +69,10 @@ def load_dataset(
     mean, std = normalization_constants(normalization)
     training = split == "train" if training is None else training
     dataset, num_classes = _source(name_or_path, split, data_dir)
+    augment = augment if training else None
+    image_layers = augment.image_layers(seed) if augment else []
+    mixing = bool(augment and augment.mixes)
+    one_hot = one_hot or mixing
     if training:
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
 
@@ -72,11 +83,18 @@ def load_dataset(
                 image = tf.image.random_flip_left_right(image, seed=seed)
         else:
             image = _center_crop(image, image_size, crop_ratio)
+        image = tf.ensure_shape(image, (image_size, image_size, 3))
+        for layer in image_layers:
+            image = tf.cast(layer(image, training=True), tf.float32)
         image = (image / 255.0 - np.asarray(mean, "float32")) / np.asarray(std, "float32")
-        return image, tf.cast(label, tf.int32)
+        label = tf.cast(label, tf.int32)
+        return image, tf.one_hot(label, num_classes) if one_hot else label
 
     dataset = dataset.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
-    dataset = dataset.batch(batch_size, drop_remainder=training).prefetch(tf.data.AUTOTUNE)
+    dataset = dataset.batch(batch_size, drop_remainder=training)
+    if mixing:
+        dataset = dataset.map(augment.batch_mixer(seed))
+    dataset = dataset.prefetch(tf.data.AUTOTUNE)
     dataset.num_classes = num_classes
     return dataset
 

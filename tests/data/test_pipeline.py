@@ -112,3 +112,22 @@ def test_bad_normalization_and_digits_split():
         load_dataset("digits", normalization="svhn")
     with pytest.raises(ValueError, match="splits 'train' and 'test'"):
         load_dataset("digits", "train[:10%]")
+
+
+def test_augmentation_mixes_training_batches_only():
+    from keras_nest.data import Augmentation
+
+    mixing = Augmentation(randaugment_ops=2, erasing=0.25)
+    train = load_dataset("digits", image_size=32, batch_size=32, augment=mixing, seed=1)
+    images, labels = next(iter(train))
+    assert images.shape == (32, 32, 32, 3) and labels.shape == (32, 10)
+    np.testing.assert_allclose(tf.reduce_sum(labels, axis=1), 1.0, rtol=1e-5)
+    assert float(tf.reduce_min(tf.reduce_max(labels, axis=1))) < 1.0  # some labels are mixed
+    # Evaluation ignores the augmentation; one_hot gives the same label layout.
+    plain = load_dataset("digits", "test", image_size=32, batch_size=16)
+    same = load_dataset(
+        "digits", "test", image_size=32, batch_size=16, augment=mixing, one_hot=True
+    )
+    (x1, y1), (x2, y2) = next(iter(plain)), next(iter(same))
+    np.testing.assert_array_equal(x1.numpy(), x2.numpy())
+    np.testing.assert_array_equal(tf.one_hot(y1, 10).numpy(), y2.numpy())
