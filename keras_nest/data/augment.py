@@ -12,6 +12,8 @@ class Augmentation:
     smoothing belongs to the loss.
 
     Attributes:
+        translate: random shifts up to this fraction of each side (0: off).
+        rotate: random turns up to this fraction of a full turn (0: off).
         randaugment_ops: operations per image (0: no RandAugment).
         randaugment_magnitude: their strength, out of 10.
         mixup_alpha: MixUp's alpha (0: off).
@@ -20,6 +22,8 @@ class Augmentation:
         erasing: chance an image gets a random box of noise (0: off).
     """
 
+    translate: float = 0.0
+    rotate: float = 0.0
     randaugment_ops: int = 2
     randaugment_magnitude: float = 9.0
     mixup_alpha: float = 0.8
@@ -33,10 +37,18 @@ class Augmentation:
         return self.mixup_alpha > 0 or self.cutmix_alpha > 0
 
     def image_layers(self, seed=None):
-        """Per-image Keras layers on pixels in [0, 255]: RandAugment, RandomErasing."""
+        """Per-image Keras layers on pixels in [0, 255]: shift, turn, RandAugment, erasing."""
         import keras
 
         layers = []
+        if self.translate:
+            layers.append(
+                keras.layers.RandomTranslation(
+                    self.translate, self.translate, fill_mode="constant", seed=seed
+                )
+            )
+        if self.rotate:
+            layers.append(keras.layers.RandomRotation(self.rotate, fill_mode="constant", seed=seed))
         if self.randaugment_ops:
             layers.append(
                 keras.layers.RandAugment(
@@ -76,4 +88,4 @@ class Augmentation:
         return mix
 
 
-NO_AUGMENTATION = Augmentation(0, 0.0, 0.0, 0.0, 0.5, 0.0)
+NO_AUGMENTATION = Augmentation(randaugment_ops=0, mixup_alpha=0.0, cutmix_alpha=0.0, erasing=0.0)

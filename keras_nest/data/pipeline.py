@@ -17,11 +17,13 @@ def load_dataset(
     normalization="imagenet",
     crop_ratio=0.875,
     crop_scale=(0.08, 1.0),
+    crop_padding=0,
     flip=True,
     augment=None,
     one_hot=False,
     shuffle_buffer=10_000,
     seed=None,
+    start_epoch=None,
     data_dir=None,
 ):
     """Images and labels of a data set, decoded, resized, normalised and batched.
@@ -45,19 +47,30 @@ def load_dataset(
             kept (timm's ``crop_pct``; 1.0 keeps the whole shorter side).
         crop_scale: for training, the range of the crop's share of the image
             area (0.08-1 as the Inception crop; 1-1 turns cropping off).
+        crop_padding: for training, instead of ``crop_scale``: resize as for
+            evaluation, zero-pad by this many pixels and crop ``image_size`` at
+            random (the CIFAR recipes' pad-4 crop).
         flip: random horizontal flips while training.
         augment: a :class:`~keras_nest.data.Augmentation` applied while
             training (RandAugment, random erasing, MixUp/CutMix), or None.
         one_hot: labels as one-hot float32 rows; always so when training
             batches are mixed.
-        shuffle_buffer: shuffle buffer while training.
+        shuffle_buffer: shuffle buffer while training on a streamed source
+            (in-memory and folder sources are shuffled whole).
         seed: seed of the shuffle and the augmentation.
+        start_epoch: for training runs that resume: an endless stream of
+            epochs from this one, each in an order that depends only on
+            ``seed`` and the epoch's index, so a resumed run sees the order an
+            uninterrupted one would. Iterate it with ``steps_per_epoch`` (set
+            on the result). Streamed sources (tensorflow-datasets sets too
+            large to hold encoded in memory) are shuffled with a buffer
+            instead, reproducibly but not continuing the interrupted order.
         data_dir: where tensorflow-datasets keeps its data.
 
     Returns:
         A ``tf.data.Dataset`` of ``(images (B, size, size, 3) float32, labels)``,
         labels ``(B,)`` int32 or ``(B, classes)`` float32 one-hot, with
-        ``.num_classes`` set.
+        ``.num_classes`` and ``.steps_per_epoch`` (batches per pass) set.
 
     Raises:
         ValueError: for an unknown data set, a missing folder or split, or an
@@ -68,21 +81,25 @@ def load_dataset(
 
     mean, std = normalization_constants(normalization)
     training = split == "train" if training is None else training
-    dataset, num_classes = _source(name_or_path, split, data_dir)
+    source = _source(name_or_path, split, data_dir)
+    num_classes = source.num_classes
     augment = augment if training else None
     image_layers = augment.image_layers(seed) if augment else []
     mixing = bool(augment and augment.mixes)
     one_hot = one_hot or mixing
-    if training:
-        dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    base_seed = 0 if seed is None else seed
 
     def prepare(image, label):
-        if training:
+        if training and crop_padding:
+            image = _center_crop(image, image_size, 1.0)
+            image = tf.pad(image, [[crop_padding] * 2, [crop_padding] * 2, [0, 0]])
+            image = tf.image.random_crop(image, (image_size, image_size, 3), seed=seed)
+        elif training:
             image = _random_resized_crop(image, image_size, crop_scale, seed)
-            if flip:
-                image = tf.image.random_flip_left_right(image, seed=seed)
         else:
             image = _center_crop(image, image_size, crop_ratio)
+        if training and flip:
+            image = tf.image.random_flip_left_right(image, seed=seed)
         image = tf.ensure_shape(image, (image_size, image_size, 3))
         for layer in image_layers:
             image = tf.cast(layer(image, training=True), tf.float32)
@@ -90,12 +107,47 @@ def load_dataset(
         label = tf.cast(label, tf.int32)
         return image, tf.one_hot(label, num_classes) if one_hot else label
 
-    dataset = dataset.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
-    dataset = dataset.batch(batch_size, drop_remainder=training)
-    if mixing:
-        dataset = dataset.map(augment.batch_mixer(seed))
+    def batches(examples):
+        examples = examples.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
+        examples = examples.batch(batch_size, drop_remainder=training)
+        return examples.map(augment.batch_mixer(seed)) if mixing else examples
+
+    if source.items is None:  # a stream: a shuffle buffer, reshuffled each pass
+        stream = source.stream
+        if training:
+            stream_seed = None if seed is None else seed + (start_epoch or 0)
+            stream = stream.shuffle(shuffle_buffer, seed=stream_seed)
+        dataset = batches(stream)
+        if training and start_epoch is not None:
+            dataset = dataset.repeat()
+    else:
+        items, labels = tf.constant(source.items), tf.constant(source.labels)
+        count = len(source)
+
+        def example(index):
+            return source.decode(tf.gather(items, index)), tf.gather(labels, index)
+
+        def shuffled_pass(epoch):
+            # The order of an epoch is a permutation keyed by (seed, epoch) alone.
+            key = tf.stack([tf.constant(base_seed, tf.int64), epoch])
+            order = tf.data.Dataset.range(count).map(
+                lambda i: tf.random.experimental.index_shuffle(i, key, count - 1)
+            )
+            return batches(order.map(example, num_parallel_calls=tf.data.AUTOTUNE))
+
+        if not training:
+            dataset = batches(tf.data.Dataset.range(count).map(example))
+        elif start_epoch is None:  # one pass, reshuffled each time it is iterated
+            order = tf.data.Dataset.range(count).shuffle(count, seed=seed)
+            dataset = batches(order.map(example, num_parallel_calls=tf.data.AUTOTUNE))
+        else:
+            dataset = tf.data.Dataset.counter(start_epoch).flat_map(shuffled_pass)
+    examples_count = len(source)
     dataset = dataset.prefetch(tf.data.AUTOTUNE)
     dataset.num_classes = num_classes
+    dataset.steps_per_epoch = (
+        examples_count // batch_size if training else -(-examples_count // batch_size)
+    )
     return dataset
 
 

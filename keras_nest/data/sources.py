@@ -1,10 +1,13 @@
 """Where images come from: scikit-learn's digits, tensorflow-datasets, or a folder.
 
-Each source gives a ``tf.data.Dataset`` of ``(uint8 image (H, W, 3), int32 label)``
-and its class count. TensorFlow is imported only when a source is read, so
-``keras_nest`` itself imports without it.
+A :class:`Source` is random access where it can be (a numpy array of images,
+encoded files or paths, decoded per item), so every epoch's order is a
+function of the seed and the epoch alone; very large tensorflow-datasets
+sets are a stream instead. TensorFlow is imported only when a source is read,
+so ``keras_nest`` itself imports without it.
 """
 
+import dataclasses
 import os
 
 import numpy as np
@@ -14,22 +17,48 @@ from keras_nest.data.digits import DIGITS_CLASSES, load_digits
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 # Split names accepted for a folder's held-out images, in the order they are tried.
 FOLDER_SPLITS = {"train": ("train",), "validation": ("val", "validation"), "test": ("test",)}
+# tensorflow-datasets sets up to this many examples are held in memory, still encoded.
+IN_MEMORY_LIMIT = 300_000
+
+
+@dataclasses.dataclass
+class Source:
+    """Images of one split and how to decode them.
+
+    Attributes:
+        num_classes: label count.
+        items: random-access items (uint8 images, encoded image bytes or file
+            paths), or None for a stream.
+        labels: int32 labels of ``items``.
+        decode: ``decode(item) -> uint8 image (H, W, 3)``, a TensorFlow function.
+        stream: a ``tf.data.Dataset`` of ``(uint8 image, label)`` when there
+            is no random access.
+    """
+
+    num_classes: int
+    items: np.ndarray | None = None
+    labels: np.ndarray | None = None
+    decode: object = None
+    stream: object = None
+
+    def __len__(self):
+        if self.items is not None:
+            return len(self.items)
+        return int(self.stream.cardinality())
 
 
 def digits_source(split):
     """scikit-learn's digits at 8x8 as uint8: "train" (1,438 images) or "test" (359)."""
-    import tensorflow as tf
-
     if split not in ("train", "test", "validation"):
         raise ValueError(f"The digits have the splits 'train' and 'test', got {split!r}.")
     train, test = load_digits(image_size=8)
     images, labels = train if split == "train" else test
     pixels = np.round(images * 255.0).astype("uint8")
-    return tf.data.Dataset.from_tensor_slices((pixels, labels)), DIGITS_CLASSES
+    return Source(DIGITS_CLASSES, pixels, labels, decode=lambda image: image)
 
 
 def tfds_source(name, split, data_dir=None):
-    """A tensorflow-datasets data set, ``as_supervised``; downloads as tfds does.
+    """A tensorflow-datasets split: in memory (still encoded) if small enough, else a stream.
 
     Raises:
         ValueError: if tensorflow-datasets has no data set ``name``.
@@ -44,9 +73,25 @@ def tfds_source(name, split, data_dir=None):
             f"tensorflow-datasets has no data set of that name ({error})."
         ) from None
     builder.download_and_prepare()
-    dataset = builder.as_dataset(split=split, as_supervised=True)
-    labels = builder.info.supervised_keys[1]
-    return dataset, builder.info.features[labels].num_classes
+    image_key, label_key = builder.info.supervised_keys
+    num_classes = builder.info.features[label_key].num_classes
+    try:
+        size = builder.info.splits[split].num_examples
+    except KeyError:  # split sizes unknown (tfds.testing.mock_data): stream it
+        size = IN_MEMORY_LIMIT + 1
+    if size > IN_MEMORY_LIMIT:
+        stream = builder.as_dataset(split=split, as_supervised=True)
+        return Source(num_classes, stream=stream)
+    encoded = builder.as_dataset(
+        split=split, decoders={image_key: tfds.decode.SkipDecoding()}, batch_size=-1
+    )
+    encoded = tfds.as_numpy(encoded)
+    return Source(
+        num_classes,
+        np.asarray(encoded[image_key]),
+        np.asarray(encoded[label_key], "int32"),
+        decode=lambda contents: _decode(contents, name),
+    )
 
 
 def folder_files(root, split):
@@ -77,25 +122,26 @@ def folder_files(root, split):
         raise ValueError(
             f"{folder!r} holds no images ({', '.join(IMAGE_SUFFIXES)}) in class sub-folders."
         )
-    return paths, np.asarray(labels, "int32"), class_names
+    return np.asarray(paths), np.asarray(labels, "int32"), class_names
 
 
 def folder_source(root, split):
-    """An image folder (``root/train/<class>/*.jpg``, ``root/val/...``), decoded to uint8.
+    """An image folder (``root/train/<class>/*.jpg``, ``root/val/...``), read per item.
 
     An unreadable file stops the pipeline with an error that names it.
     """
     import tensorflow as tf
 
     paths, labels, class_names = folder_files(root, split)
-    dataset = tf.data.Dataset.from_tensor_slices((paths, labels))
-    return dataset.map(_decode_file, num_parallel_calls=tf.data.AUTOTUNE), len(class_names)
+    return Source(
+        len(class_names), paths, labels, decode=lambda path: _decode(tf.io.read_file(path), path)
+    )
 
 
-def _decode_file(path, label):
+def _decode(contents, name):
+    """JPEG, PNG, BMP or GIF bytes to a uint8 RGB image; an error naming ``name`` otherwise."""
     import tensorflow as tf
 
-    contents = tf.io.read_file(path)
     head = tf.strings.substr(contents, 0, 4)
     known = tf.reduce_any(
         [
@@ -105,7 +151,6 @@ def _decode_file(path, label):
             tf.equal(tf.strings.substr(head, 0, 3), b"GIF"),
         ]
     )
-    check = tf.debugging.Assert(known, ["Unreadable image (not JPEG, PNG, BMP or GIF):", path])
+    check = tf.debugging.Assert(known, ["Unreadable image (not JPEG, PNG, BMP or GIF):", name])
     with tf.control_dependencies([check]):
-        image = tf.io.decode_image(contents, channels=3, expand_animations=False)
-    return image, label
+        return tf.io.decode_image(contents, channels=3, expand_animations=False)

@@ -75,6 +75,56 @@ def test_tfds_cifar10_on_mock_data():
         assert int(tf.reduce_max(labels)) < 10
 
 
+def test_tfds_builder_held_in_memory(tmp_path):
+    """A real (local) tensorflow-datasets builder: prepared, read encoded, decoded per item."""
+    import tensorflow_datasets as tfds
+
+    class KerasNestTinyShapes(tfds.core.GeneratorBasedBuilder):
+        VERSION = tfds.core.Version("1.0.0")
+
+        def _info(self):
+            features = tfds.features.FeaturesDict(
+                {
+                    "image": tfds.features.Image(shape=(None, None, 3)),
+                    "label": tfds.features.ClassLabel(num_classes=3),
+                }
+            )
+            return tfds.core.DatasetInfo(
+                builder=self, features=features, supervised_keys=("image", "label")
+            )
+
+        def _split_generators(self, dl_manager):
+            return {"train": self._generate_examples(12), "test": self._generate_examples(6)}
+
+        def _generate_examples(self, count):
+            for i in range(count):
+                image = np.full((10 + i, 12, 3), 40 * (i % 3), "uint8")
+                yield i, {"image": image, "label": i % 3}
+
+    data_dir = str(tmp_path)
+    train = load_dataset("keras_nest_tiny_shapes", image_size=8, batch_size=4, data_dir=data_dir)
+    assert train.num_classes == 3 and train.steps_per_epoch == 3
+    images, labels = next(iter(train))
+    assert images.shape == (4, 8, 8, 3) and set(labels.numpy()) <= {0, 1, 2}
+    test = load_dataset(
+        "keras_nest_tiny_shapes", "test", image_size=8, data_dir=data_dir, normalization="unit"
+    )
+    images, labels = next(iter(test))
+    for image, label in zip(images.numpy(), labels.numpy()):  # solid grey 40 * label
+        np.testing.assert_allclose(image, 40 * label / 255.0, atol=1e-3)
+
+
+def test_resumed_epochs_keep_the_order():
+    args = dict(image_size=8, batch_size=100, normalization="unit", crop_scale=(1, 1), flip=False)
+    fresh = load_dataset("digits", seed=3, start_epoch=0, **args)
+    resumed = load_dataset("digits", seed=3, start_epoch=2, **args)
+    steps = fresh.steps_per_epoch
+    first = [labels.numpy() for _, labels in fresh.take(3 * steps)]
+    later = [labels.numpy() for _, labels in resumed.take(steps)]
+    np.testing.assert_array_equal(np.concatenate(first[2 * steps :]), np.concatenate(later))
+    assert not np.array_equal(first[0], first[steps])  # each epoch has its own order
+
+
 def test_model_fit_takes_the_pipeline():
     data = load_dataset("digits", image_size=32, batch_size=32, crop_scale=(1, 1), flip=False)
     model = keras_nest.create_model("cct_2_3x2_32")

@@ -1,0 +1,255 @@
+"""The papers' training recipes as named, documented values (configs as code).
+
+Each :class:`Recipe` says where its numbers come from. ``RECIPES[name]``
+holds them; :func:`recipe_for` picks the one for a data set, and
+``dataclasses.replace`` (or the CLI's ``--set key=value``) changes any field.
+"""
+
+import dataclasses
+
+from keras_nest.data.augment import NO_AUGMENTATION, Augmentation
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """Everything a training run needs besides the model's weights.
+
+    Attributes:
+        name, source: the recipe's name and where its numbers come from.
+        model, dataset: the published model name and data set.
+        image_size: training and evaluation input edge.
+        epochs: training epochs (``steps`` overrides them).
+        batch_size: global batch size.
+        learning_rate: peak learning rate at ``reference_batch`` (or as is
+            when ``reference_batch`` is None); it scales linearly with the
+            global batch otherwise.
+        reference_batch: the batch ``learning_rate`` is quoted for.
+        optimizer: "adamw" or "sgd".
+        weight_decay, exclude_from_decay: AdamW's decay and the exclusion rules
+            (see ``keras_nest.training.optimizer.DECAY_EXCLUSIONS``).
+        momentum, global_clipnorm: SGD's momentum; gradient clipping.
+        warmup_epochs, warmup_lr, min_lr, cooldown_epochs: the schedule (linear
+            warmup from ``warmup_lr``, cosine to ``min_lr``, then ``min_lr``
+            for the cool-down epochs, which are part of ``epochs``).
+        steps, warmup_steps: step-counted schedules (ViT fine-tuning); they
+            override the epoch counts when set.
+        label_smoothing: of the cross-entropy.
+        augmentation: see ``keras_nest.data.Augmentation``.
+        normalization, crop_ratio, crop_scale, crop_padding, flip: see
+            ``keras_nest.data.load_dataset``.
+        ema_momentum, gradient_accumulation_steps: optional extras.
+        weights: weights to start from (fine-tuning), or None.
+        train_split, eval_split: the data set's splits.
+    """
+
+    name: str
+    source: str
+    model: str
+    dataset: str
+    image_size: int
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    reference_batch: int | None = None
+    optimizer: str = "adamw"
+    weight_decay: float = 0.05
+    exclude_from_decay: tuple = ("position_embedding",)
+    momentum: float = 0.9
+    global_clipnorm: float | None = None
+    warmup_epochs: float = 0
+    warmup_lr: float = 0.0
+    min_lr: float = 0.0
+    cooldown_epochs: int = 0
+    steps: int | None = None
+    warmup_steps: int | None = None
+    label_smoothing: float = 0.1
+    augmentation: Augmentation = Augmentation()
+    normalization: str = "imagenet"
+    crop_ratio: float = 0.875
+    crop_scale: tuple = (0.08, 1.0)
+    crop_padding: int = 0
+    flip: bool = True
+    ema_momentum: float | None = None
+    gradient_accumulation_steps: int | None = None
+    weights: str | None = None
+    train_split: str = "train"
+    eval_split: str = "test"
+
+    def peak_learning_rate(self, global_batch=None):
+        """``learning_rate`` scaled to ``global_batch`` (default: the recipe's batch)."""
+        global_batch = global_batch or self.batch_size
+        if self.reference_batch is None:
+            return self.learning_rate
+        return self.learning_rate * global_batch / self.reference_batch
+
+
+_NEST = dict(
+    source="NesT official configs (google-research/nested-transformer, configs/*.py): "
+    "AdamW wd 0.05 without decay on position embeddings, lr 2.5e-4 per 256 images, "
+    "linear warmup then cosine to 0, RandAugment 2/9, MixUp 0.8/CutMix 1.0, "
+    "random erasing 0.25, label smoothing 0.1",
+    learning_rate=2.5e-4,
+    reference_batch=256,
+    exclude_from_decay=("position_embedding",),
+)
+_NEST_CIFAR = dict(
+    _NEST,
+    model="nest_tiny_cifar",
+    image_size=32,
+    epochs=300,
+    batch_size=192,
+    warmup_epochs=5,
+    crop_padding=4,
+    crop_ratio=1.0,
+)
+_CCT = dict(
+    source="Compact Transformers configs (SHI-Labs/Compact-Transformers, configs/*.yml, "
+    "timm train.py): AdamW without decay on biases and norms, warmup then cosine "
+    "plus 10 cool-down epochs, rand-m9-mstd0.5, MixUp 0.8/CutMix 1.0, label smoothing 0.1",
+    exclude_from_decay=("bias_and_norm",),
+    warmup_epochs=10,
+    min_lr=1e-5,
+    cooldown_epochs=10,
+    crop_ratio=1.0,
+    crop_scale=(0.8, 1.0),
+)
+_CCT_CIFAR = dict(
+    _CCT, model="cct_7_3x1_32", image_size=32, epochs=310, batch_size=128, weight_decay=0.06
+)
+_VIT_FINETUNE = dict(
+    source="vision_transformer fine-tuning (vit_jax/configs/common.py, vit.py): SGD "
+    "momentum 0.9, global-norm clip 1.0, batch 512, warmup 500 steps then cosine, "
+    "384 px, inputs in [-1, 1], from the ImageNet-21k checkpoint",
+    model="vit_base_patch16_384",
+    weights="imagenet21k",
+    image_size=384,
+    epochs=1,
+    batch_size=512,
+    optimizer="sgd",
+    weight_decay=0.0,
+    exclude_from_decay=(),
+    global_clipnorm=1.0,
+    warmup_steps=500,
+    label_smoothing=0.0,
+    augmentation=NO_AUGMENTATION,
+    normalization="inception",
+    crop_ratio=1.0,
+    crop_scale=(0.05, 1.0),
+)
+
+RECIPES = {
+    recipe.name: recipe
+    for recipe in (
+        Recipe(
+            name="digits",
+            source="keras_nest: made for scikit-learn's digits on a 2-core CPU (the demo's "
+            "AdamW with warmup and cosine, shift and rotation augmentation)",
+            model="cct_2_3x2_32",
+            dataset="digits",
+            image_size=32,
+            epochs=30,
+            batch_size=32,
+            learning_rate=3e-3,
+            exclude_from_decay=(),
+            warmup_epochs=3,
+            augmentation=dataclasses.replace(NO_AUGMENTATION, translate=0.1, rotate=0.05),
+            normalization="unit",
+            crop_ratio=1.0,
+            crop_scale=(1.0, 1.0),
+            flip=False,
+        ),
+        Recipe(name="nest_cifar10", dataset="cifar10", normalization="cifar10", **_NEST_CIFAR),
+        Recipe(name="nest_cifar100", dataset="cifar100", normalization="cifar100", **_NEST_CIFAR),
+        Recipe(
+            name="nest_imagenet",
+            model="nest_tiny",
+            dataset="imagenet2012",
+            image_size=224,
+            epochs=300,
+            batch_size=1024,
+            warmup_epochs=20,
+            crop_scale=(0.05, 1.0),
+            eval_split="validation",
+            **_NEST,
+        ),
+        Recipe(
+            name="cct_cifar10",
+            dataset="cifar10",
+            learning_rate=5.5e-4,
+            warmup_lr=1e-5,
+            augmentation=Augmentation(erasing=0.0),  # the config's reprob 0
+            normalization="cifar10",
+            **_CCT_CIFAR,
+        ),
+        Recipe(
+            name="cct_cifar100",
+            dataset="cifar100",
+            learning_rate=6e-4,
+            warmup_lr=1e-6,
+            normalization="cifar100",
+            **_CCT_CIFAR,
+        ),
+        Recipe(
+            name="cct_flowers102",
+            model="cct_7_7x2_224_sine",
+            dataset="oxford_flowers102",
+            image_size=224,
+            epochs=310,
+            batch_size=96,
+            learning_rate=5e-4,
+            weight_decay=0.06,
+            warmup_lr=1e-6,
+            normalization="flowers102",
+            **_CCT,
+        ),
+        Recipe(
+            name="cct_imagenet",
+            model="cct_14_7x2_224",
+            dataset="imagenet2012",
+            image_size=224,
+            epochs=310,
+            batch_size=128,
+            learning_rate=5e-4,
+            warmup_lr=1e-6,
+            eval_split="validation",
+            **dict(_CCT, crop_ratio=0.9, crop_scale=(0.08, 1.0)),
+        ),
+        Recipe(
+            name="vit_finetune_cifar10",
+            dataset="cifar10",
+            learning_rate=0.01,
+            steps=10_000,
+            train_split="train[:98%]",
+            **_VIT_FINETUNE,
+        ),
+        Recipe(
+            name="vit_finetune_imagenet",
+            dataset="imagenet2012",
+            learning_rate=0.03,
+            steps=20_000,
+            train_split="train[:99%]",
+            eval_split="validation",
+            **_VIT_FINETUNE,
+        ),
+    )
+}
+
+
+def recipe_for(dataset, name=None):
+    """The recipe ``name``, or where it is None the default one for ``dataset``.
+
+    Raises:
+        ValueError: for an unknown recipe name.
+    """
+    if name is not None:
+        if name not in RECIPES:
+            raise ValueError(f"Unknown recipe {name!r}; known: {sorted(RECIPES)}.")
+        return RECIPES[name]
+    defaults = {
+        "digits": "digits",
+        "cifar10": "cct_cifar10",
+        "cifar100": "cct_cifar100",
+        "oxford_flowers102": "cct_flowers102",
+        "imagenet2012": "nest_imagenet",
+    }
+    return RECIPES[defaults.get(dataset, "nest_imagenet")]
