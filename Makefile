@@ -14,11 +14,11 @@ $(PY):
 
 # Each stamp records that the extras of one target are installed; setup.cfg changes redo it.
 $(VENV)/.demo-deps: setup.cfg | $(PY)
-	$(PY) -m pip install -q -e ".[jax,tensorflow,data]"
+	$(PY) -m pip install -q -e ".[jax,tensorflow,data,train]"
 	touch $@
 
 $(VENV)/.test-deps: setup.cfg | $(PY)
-	$(PY) -m pip install -q -e ".[jax,tensorflow,torch,data,test]"
+	$(PY) -m pip install -q -e ".[jax,tensorflow,torch,data,train,test]"
 	touch $@
 
 demo: $(VENV)/.demo-deps
