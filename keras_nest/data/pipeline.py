@@ -189,3 +189,22 @@ def _random_resized_crop(image, size, scale, seed):
     )
     crop = tf.slice(image, begin, extent)
     return tf.image.resize(crop, (size, size), method="bilinear")
+
+
+def load_images(paths, image_size, normalization="imagenet", crop_ratio=0.875):
+    """Image files as one evaluation batch ``(N, size, size, 3)`` float32 (numpy).
+
+    Decoded, resized and centre-cropped as :func:`load_dataset` does for
+    evaluation. An unreadable file raises an error that names it.
+    """
+    import tensorflow as tf
+
+    mean, std = normalization_constants(normalization)
+    images = []
+    for path in paths:
+        if not os.path.isfile(path):
+            raise ValueError(f"No image file {path!r}.")
+        image = sources.decode_image(tf.io.read_file(path), path)
+        image = _center_crop(image, image_size, crop_ratio)
+        images.append((image.numpy() / 255.0 - np.asarray(mean)) / np.asarray(std))
+    return np.stack(images).astype("float32")

@@ -8,6 +8,7 @@ so ``keras_nest`` itself imports without it.
 """
 
 import dataclasses
+import difflib
 import os
 
 import numpy as np
@@ -67,10 +68,12 @@ def tfds_source(name, split, data_dir=None):
 
     try:
         builder = tfds.builder(name, data_dir=data_dir)
-    except tfds.core.registered.DatasetNotFoundError as error:
+    except tfds.core.registered.DatasetNotFoundError:
+        close = difflib.get_close_matches(name, tfds.list_builders(), n=3)
+        hint = f" Did you mean {close}?" if close else ""
         raise ValueError(
             f"Unknown data set {name!r}: it is not 'digits', not an existing folder, and "
-            f"tensorflow-datasets has no data set of that name ({error})."
+            f"tensorflow-datasets has no data set of that name.{hint}"
         ) from None
     builder.download_and_prepare()
     image_key, label_key = builder.info.supervised_keys
@@ -90,7 +93,7 @@ def tfds_source(name, split, data_dir=None):
         num_classes,
         np.asarray(encoded[image_key]),
         np.asarray(encoded[label_key], "int32"),
-        decode=lambda contents: _decode(contents, name),
+        decode=lambda contents: decode_image(contents, name),
     )
 
 
@@ -134,11 +137,14 @@ def folder_source(root, split):
 
     paths, labels, class_names = folder_files(root, split)
     return Source(
-        len(class_names), paths, labels, decode=lambda path: _decode(tf.io.read_file(path), path)
+        len(class_names),
+        paths,
+        labels,
+        decode=lambda path: decode_image(tf.io.read_file(path), path),
     )
 
 
-def _decode(contents, name):
+def decode_image(contents, name):
     """JPEG, PNG, BMP or GIF bytes to a uint8 RGB image; an error naming ``name`` otherwise."""
     import tensorflow as tf
 

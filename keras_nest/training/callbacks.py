@@ -27,6 +27,15 @@ def read_state(workdir):
         return json.load(file)
 
 
+class LearningRateLogger(keras.callbacks.Callback):
+    """Adds the learning rate reached at the end of each epoch to the logs (and so the CSV)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            learning_rate = self.model.optimizer.learning_rate
+            logs["learning_rate"] = float(keras.ops.convert_to_numpy(learning_rate))
+
+
 class ResumableCheckpoint(keras.callbacks.Callback):
     """After every epoch: the whole model (optimizer state included) as ``last.keras``,
     the best one so far as ``best.keras``, then ``state.json`` with the epoch count.

@@ -40,6 +40,8 @@ def resolve_recipe(dataset=None, model=None, recipe=None, overrides=None):
     changes = dict(overrides or {})
     if dataset is not None:
         changes["dataset"] = dataset
+        if os.path.isdir(dataset):  # an ImageNet-layout folder holds out val/
+            changes.setdefault("eval_split", "validation")
     if model is not None:
         changes["model"] = model
     fields = {field.name: field for field in dataclasses.fields(chosen)}
@@ -191,6 +193,7 @@ def train(recipe, workdir, seed=0, verbose=1):
         validation_data=eval_data,
         verbose=verbose,
         callbacks=[
+            run_callbacks.LearningRateLogger(),
             keras.callbacks.CSVLogger(history_csv, append=True),
             keras.callbacks.TensorBoard(os.path.join(workdir, "logs")),
             run_callbacks.ResumableCheckpoint(workdir, best=state["best"] if state else None),
