@@ -1,0 +1,82 @@
+"""Recipes, the warmup-cosine schedule and the optimizers' weight-decay exclusions."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+
+import keras_nest
+from keras_nest.training import (
+    RECIPES,
+    WarmupCosineDecay,
+    build_optimizer,
+    recipe_for,
+    resolve_recipe,
+)
+
+
+def test_schedule_warmup_cosine_and_cooldown():
+    schedule = WarmupCosineDecay(1e-3, decay_steps=110, warmup_steps=10, start=1e-5, end=1e-6)
+    values = [float(schedule(step)) for step in (0, 5, 10, 60, 110, 130)]
+    middle = 1e-6 + (1e-3 - 1e-6) * 0.5 * (1 + math.cos(math.pi * 0.5))
+    np.testing.assert_allclose(
+        values, [1e-5, 1e-5 + (1e-3 - 1e-5) / 2, 1e-3, middle, 1e-6, 1e-6], rtol=1e-5
+    )
+    restored = WarmupCosineDecay.from_config(schedule.get_config())
+    assert float(restored(60)) == pytest.approx(values[3])
+    with pytest.raises(ValueError, match="warmup_steps"):
+        WarmupCosineDecay(1.0, decay_steps=5, warmup_steps=10)
+
+
+def _excluded(optimizer, model):
+    return sorted(v.path for v in model.trainable_variables if not optimizer._use_weight_decay(v))
+
+
+def test_weight_decay_exclusions_follow_each_paper():
+    nest = keras_nest.Nest(depths=(1, 1), embed_dims=8, num_heads=2, patch_size=1, block_size=2)
+    optimizer = build_optimizer(nest, 1e-3, exclude_from_decay=("position_embedding",))
+    assert _excluded(optimizer, nest) == [
+        "level_0_pos_embed/embedding",
+        "level_1_pos_embed/embedding",
+    ]
+
+    cct = keras_nest.create_model("cct_2_3x2_32")
+    optimizer = build_optimizer(cct, 1e-3, exclude_from_decay=("bias_and_norm",))
+    excluded = _excluded(optimizer, cct)
+    assert "block_0/norm1/gamma" in excluded and "predictions/bias" in excluded
+    assert "pos_embed/embedding" not in excluded and "block_0/attn/qkv/kernel" not in excluded
+
+    sgd = build_optimizer(cct, 0.01, kind="sgd", global_clipnorm=1.0)
+    assert isinstance(sgd, keras.optimizers.SGD) and sgd.global_clipnorm == 1.0
+    with pytest.raises(ValueError, match="Unknown weight-decay exclusions"):
+        build_optimizer(cct, 1e-3, exclude_from_decay=("norms",))
+
+
+def test_recipes_carry_the_papers_numbers():
+    nest = RECIPES["nest_cifar10"]
+    assert nest.peak_learning_rate(256) == pytest.approx(2.5e-4)
+    assert nest.peak_learning_rate(1024) == pytest.approx(1e-3)
+    cct = RECIPES["cct_cifar10"]
+    assert (cct.learning_rate, cct.weight_decay, cct.augmentation.erasing) == (5.5e-4, 0.06, 0.0)
+    assert cct.peak_learning_rate(512) == cct.learning_rate  # the timm script does not scale
+    vit = RECIPES["vit_finetune_cifar10"]
+    assert (vit.optimizer, vit.global_clipnorm, vit.steps, vit.warmup_steps) == (
+        "sgd",
+        1.0,
+        10_000,
+        500,
+    )
+    for recipe in RECIPES.values():
+        assert recipe.source and recipe.model in keras_nest.list_models()
+
+
+def test_recipe_choice_and_overrides():
+    assert recipe_for("digits").name == "digits"
+    assert recipe_for("cifar100").name == "cct_cifar100"
+    recipe = resolve_recipe(
+        "cifar10", "nest_tiny_cifar", "nest_cifar10", {"epochs": "3", "crop_scale": "[0.5, 1]"}
+    )
+    assert (recipe.model, recipe.epochs, recipe.crop_scale) == ("nest_tiny_cifar", 3, (0.5, 1.0))
+    with pytest.raises(ValueError, match="Unknown recipe 'cifar'"):
+        recipe_for("cifar10", "cifar")
