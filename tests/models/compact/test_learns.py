@@ -1,11 +1,15 @@
 """CCT-2/3x2 learns real data from scratch: scikit-learn's digits, held-out accuracy."""
 
+import os
+
 import keras
+import pytest
 import tensorflow as tf
 
 import keras_nest
 from examples.train_digits import compile_model
 from keras_nest.data import load_digits
+from tests.conftest import BACKEND
 
 EPOCHS, BATCH_SIZE = 30, 32
 
@@ -32,6 +36,13 @@ def augmented_batches(images, targets, seed=0):
     )
 
 
+# JAX on this CPU trains it at half TensorFlow's speed (about 250 s against 120 s), more
+# than the 30-minute CI budget holds; KERAS_NEST_ALL_LEARNING=1 runs it on any backend
+# (it reached 97.2% on jax).
+@pytest.mark.skipif(
+    BACKEND != "tensorflow" and os.environ.get("KERAS_NEST_ALL_LEARNING") != "1",
+    reason="runs in the tensorflow run (JAX on CPU is 2x slower); KERAS_NEST_ALL_LEARNING=1",
+)
 def test_cct_2_learns_digits_from_scratch():
     (x_train, y_train), (x_test, y_test) = load_digits(image_size=32)
     model = keras_nest.create_model("cct_2_3x2_32")  # the authors' dropouts and depth
