@@ -1,5 +1,6 @@
 """Shared test set-up: reference imports, backend marks, fixtures and helpers."""
 
+import hashlib
 import os
 
 # timm pulls in triton, whose LLVM clashes with TensorFlow's if TensorFlow
@@ -40,9 +41,13 @@ def publish_locally(monkeypatch, tmp_path, table, weights_name, checkpoint, sha2
 
     ``table`` is one model's ``{name: WeightsFile}``; the Keras cache moves to
     ``tmp_path/cache`` so the download really happens, hash check included.
+    ``sha256`` None publishes the file's own hash.
     """
     from keras_nest.weights import WeightsFile, loading
 
+    if sha256 is None:
+        with open(checkpoint, "rb") as file:
+            sha256 = hashlib.sha256(file.read()).hexdigest()
     filename = f"test_{weights_name}_{os.path.basename(checkpoint)}"
     published = WeightsFile(
         url=f"file://{checkpoint}", filename=filename, sha256=sha256, classes=classes

@@ -6,6 +6,7 @@ import numpy as np
 
 from keras_nest.data import sources
 from keras_nest.data.normalization import normalization_constants
+from keras_nest.models.imagenet import normalize
 
 
 def load_dataset(
@@ -82,7 +83,7 @@ def load_dataset(
     mean, std = normalization_constants(normalization)
     training = split == "train" if training is None else training
     source = _source(name_or_path, split, data_dir)
-    num_classes = source.num_classes
+    num_classes, count = source.num_classes, len(source)
     augment = augment if training else None
     image_layers = augment.image_layers(seed) if augment else []
     mixing = bool(augment and augment.mixes)
@@ -122,7 +123,6 @@ def load_dataset(
             dataset = dataset.repeat()
     else:
         items, labels = tf.constant(source.items), tf.constant(source.labels)
-        count = len(source)
 
         def example(index):
             return source.decode(tf.gather(items, index)), tf.gather(labels, index)
@@ -142,12 +142,9 @@ def load_dataset(
             dataset = batches(order.map(example, num_parallel_calls=tf.data.AUTOTUNE))
         else:
             dataset = tf.data.Dataset.counter(start_epoch).flat_map(shuffled_pass)
-    examples_count = len(source)
     dataset = dataset.prefetch(tf.data.AUTOTUNE)
     dataset.num_classes = num_classes
-    dataset.steps_per_epoch = (
-        examples_count // batch_size if training else -(-examples_count // batch_size)
-    )
+    dataset.steps_per_epoch = count // batch_size if training else -(-count // batch_size)
     return dataset
 
 
@@ -205,6 +202,5 @@ def load_images(paths, image_size, normalization="imagenet", crop_ratio=0.875):
         if not os.path.isfile(path):
             raise ValueError(f"No image file {path!r}.")
         image = sources.decode_image(tf.io.read_file(path), path)
-        image = _center_crop(image, image_size, crop_ratio)
-        images.append((image.numpy() / 255.0 - np.asarray(mean)) / np.asarray(std))
-    return np.stack(images).astype("float32")
+        images.append(_center_crop(image, image_size, crop_ratio).numpy())
+    return normalize(np.stack(images), mean, std)

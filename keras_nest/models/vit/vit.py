@@ -203,9 +203,7 @@ def save_npz(model, path):
     Raises:
         ValueError: if ``model`` is not a ViT.
     """
-    if not any(layer.name == "patch_embed" for layer in model.layers) or not any(
-        layer.name == "block_0" for layer in model.layers
-    ):
+    if not {"patch_embed", "block_0"} <= {layer.name for layer in model.layers}:
         raise ValueError(f"{model.name} is not a ViT: only ViT models save as .npz.")
     num_heads = model.get_layer("block_0").num_heads
     weights = {v.path: keras.ops.convert_to_numpy(v) for v in model.weights}

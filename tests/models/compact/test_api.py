@@ -1,7 +1,5 @@
 """The keras.applications surface of the Compact Transformers."""
 
-import hashlib
-
 import keras
 import numpy as np
 import pytest
@@ -121,8 +119,7 @@ def _publish(tmp_path, monkeypatch, checkpoint, sha256):
 
 def test_named_weights_download_and_load(cifar_checkpoint, tmp_path, monkeypatch):
     reference, path = cifar_checkpoint
-    sha256 = hashlib.sha256(open(path, "rb").read()).hexdigest()
-    cached = _publish(tmp_path, monkeypatch, path, sha256)
+    cached = _publish(tmp_path, monkeypatch, path, sha256=None)
     images = np.random.default_rng(0).normal(size=(2, 32, 32, 3)).astype("float32")
 
     # classes follows the named weights: 100 for "cifar100".
