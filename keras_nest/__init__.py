@@ -1,6 +1,6 @@
 """keras_nest: data-efficient vision transformers for Keras 3 (JAX, TensorFlow, PyTorch)."""
 
-from keras_nest import layers, models
+from keras_nest import distribute, layers, models
 from keras_nest.models import (
     CCT,
     CVT,
@@ -52,6 +52,7 @@ __all__ = [
     "__version__",
     "attention_model",
     "create_model",
+    "distribute",
     "layers",
     "list_models",
     "models",

@@ -2,7 +2,7 @@
 
     keras-nest train --dataset digits --workdir runs/digits
     keras-nest train --model nest_tiny_cifar --dataset cifar10 --workdir runs/x \\
-        [--recipe nest_cifar10] [--set epochs=10 --set batch_size=64]
+        [--recipe nest_cifar10] [--set epochs=10 --set batch_size=64] [--precision bfloat16]
     keras-nest evaluate --workdir runs/x [--checkpoint last]
     keras-nest predict --workdir runs/x image.jpg ...
     keras-nest models [pattern]
@@ -50,11 +50,15 @@ def _model_path(workdir, checkpoint):
 
 def train(args):
     from keras_nest.training import resolve_recipe, train
+    from keras_nest.training.trainer import monitored_metric
 
-    recipe = resolve_recipe(args.dataset, args.model, args.recipe, _overrides(args.set))
+    overrides = _overrides(args.set)
+    if args.precision:
+        overrides["precision"] = args.precision
+    recipe = resolve_recipe(args.dataset, args.model, args.recipe, overrides)
     print(f"{recipe.model} on {recipe.dataset} with recipe {recipe.name!r} in {args.workdir}")
     model, history = train(recipe, args.workdir, seed=args.seed, verbose=args.verbose)
-    accuracy = history.get("val_accuracy", [None])[-1]
+    accuracy = history.get(monitored_metric(model), [None])[-1]
     if accuracy is not None:
         print(f"held-out accuracy after the last epoch: {accuracy:.2%}")
 
@@ -76,7 +80,10 @@ def predict(args):
     recipe = _saved_recipe(args.workdir)
     model = keras.saving.load_model(_model_path(args.workdir, args.checkpoint))
     images = load_images(args.images, recipe.image_size, recipe.normalization, recipe.crop_ratio)
-    probabilities = keras.ops.convert_to_numpy(model.predict(images, verbose=0))
+    outputs = model.predict(images, verbose=0)
+    if isinstance(outputs, (list, tuple, dict)):  # several exits: the last one decides
+        outputs = list(outputs.values() if isinstance(outputs, dict) else outputs)[-1]
+    probabilities = keras.ops.convert_to_numpy(outputs)
     for path, row in zip(args.images, probabilities):
         best = np.argsort(row)[::-1][: args.top]
         ranked = ", ".join(f"{int(k)} ({row[k]:.1%})" for k in best)
@@ -101,6 +108,11 @@ def parser():
     run.add_argument("--workdir", required=True, help="folder of the run (resumed if present)")
     run.add_argument("--recipe", help="recipe name (default: the data set's)")
     run.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a field")
+    run.add_argument(
+        "--precision",
+        choices=("float32", "bfloat16", "float16"),
+        help="mixed precision: bfloat16 or float16 compute, float32 weights (default: recipe's)",
+    )
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--verbose", type=int, default=1, help="0 silent, 1 progress bar, 2 lines")
     run.set_defaults(run=train)

@@ -71,7 +71,8 @@ def load_dataset(
     Returns:
         A ``tf.data.Dataset`` of ``(images (B, size, size, 3) float32, labels)``,
         labels ``(B,)`` int32 or ``(B, classes)`` float32 one-hot, with
-        ``.num_classes`` and ``.steps_per_epoch`` (batches per pass) set.
+        ``.num_classes``, ``.num_examples`` and ``.steps_per_epoch`` (batches
+        per pass) set.
 
     Raises:
         ValueError: for an unknown data set, a missing folder or split, or an
@@ -144,6 +145,7 @@ def load_dataset(
             dataset = tf.data.Dataset.counter(start_epoch).flat_map(shuffled_pass)
     dataset = dataset.prefetch(tf.data.AUTOTUNE)
     dataset.num_classes = num_classes
+    dataset.num_examples = count
     dataset.steps_per_epoch = count // batch_size if training else -(-count // batch_size)
     return dataset
 

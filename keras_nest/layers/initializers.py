@@ -3,6 +3,20 @@
 import keras
 
 
+def fresh(initializer):
+    """A new instance of ``initializer`` (a name, a config or an instance) for one weight.
+
+    A Keras random initializer made without a seed draws one when it is
+    made and reuses it on every call: an instance shared by several weights
+    gives every weight of a shape the same values, and one made at import
+    time differs from process to process. A fresh instance per weight,
+    made after ``keras.utils.set_random_seed``, is independent and
+    reproducible. An explicit seed is kept.
+    """
+    initializer = keras.initializers.get(initializer)
+    return initializer.__class__.from_config(initializer.get_config())
+
+
 class SublayerInitializers:
     """Mixin for layers that take ``kernel_initializer`` and ``bias_initializer``.
 
@@ -16,9 +30,10 @@ class SublayerInitializers:
         self.bias_initializer = keras.initializers.get(bias_initializer)
 
     def sublayer_kwargs(self):
+        """Keyword arguments of one sublayer, with initialisers of its own (see :func:`fresh`)."""
         return dict(
-            kernel_initializer=self.kernel_initializer,
-            bias_initializer=self.bias_initializer,
+            kernel_initializer=fresh(self.kernel_initializer),
+            bias_initializer=fresh(self.bias_initializer),
             dtype=self.dtype_policy,
         )
 

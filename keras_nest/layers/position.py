@@ -4,6 +4,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_nest.layers.initializers import fresh
+
 
 @keras.saving.register_keras_serializable(package="keras_nest")
 class PositionEmbedding(keras.layers.Layer):
@@ -26,7 +28,7 @@ class PositionEmbedding(keras.layers.Layer):
     def build(self, input_shape):
         self.embedding = self.add_weight(
             shape=(1, *input_shape[1:]),
-            initializer=self.initializer,
+            initializer=fresh(self.initializer),
             name="embedding",
         )
 
@@ -91,7 +93,7 @@ class ClassToken(keras.layers.Layer):
 
     def build(self, input_shape):
         self.token = self.add_weight(
-            shape=(1, 1, input_shape[-1]), initializer=self.initializer, name="token"
+            shape=(1, 1, input_shape[-1]), initializer=fresh(self.initializer), name="token"
         )
 
     def call(self, inputs):

@@ -9,6 +9,8 @@ import os
 
 import keras
 
+from keras_nest.layers.initializers import fresh
+
 POOLINGS = (None, "avg", "max")
 
 
@@ -130,17 +132,29 @@ def classification_head(
     """
     if include_top:
         x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(feature_map)
-        return keras.layers.Dense(
-            classes,
-            activation=classifier_activation,
-            kernel_initializer=kernel_initializer,
-            name="predictions",
-        )(x)
+        return classifier(classes, classifier_activation, kernel_initializer)(x)
     if pooling == "avg":
         return keras.layers.GlobalAveragePooling2D(name="avg_pool")(feature_map)
     if pooling == "max":
         return keras.layers.GlobalMaxPooling2D(name="max_pool")(feature_map)
     return feature_map
+
+
+def classifier(classes, activation, kernel_initializer):
+    """The ``Dense(classes)`` head named ``predictions``.
+
+    Under a mixed-precision policy (``mixed_bfloat16``, ``mixed_float16``)
+    it computes in float32, so logits and probabilities keep full precision.
+    """
+    policy = keras.config.dtype_policy()
+    mixed = policy.compute_dtype != policy.variable_dtype
+    return keras.layers.Dense(
+        classes,
+        activation=activation,
+        kernel_initializer=fresh(kernel_initializer),
+        dtype="float32" if mixed else None,
+        name="predictions",
+    )
 
 
 def pool_tokens(tokens, pool):

@@ -17,6 +17,8 @@ class Recipe:
     Attributes:
         name, source: the recipe's name and where its numbers come from.
         model, dataset: the published model name and data set.
+        model_options: more keyword arguments of the model's constructor
+            (``{"drop_path_rate": 0.2}``).
         image_size: training and evaluation input edge.
         epochs: training epochs (``steps`` overrides them).
         batch_size: global batch size.
@@ -37,7 +39,13 @@ class Recipe:
         augmentation: see ``keras_nest.data.Augmentation``.
         normalization, crop_ratio, crop_scale, crop_padding, flip: see
             ``keras_nest.data.load_dataset``.
-        ema_momentum, gradient_accumulation_steps: optional extras.
+        ema_momentum: keep an exponential moving average of the weights,
+            which replaces them when training ends; None for none.
+        gradient_accumulation_steps: apply the summed update every this many
+            batches: the effective batch is ``batch_size`` times this, and
+            the learning rate follows it.
+        precision: "float32", or "bfloat16" / "float16" for mixed precision
+            (float32 weights and classifier; float16 adds loss scaling).
         weights: weights to start from (fine-tuning), or None.
         train_split, eval_split: the data set's splits.
     """
@@ -51,6 +59,7 @@ class Recipe:
     batch_size: int
     learning_rate: float
     reference_batch: int | None = None
+    model_options: dict = dataclasses.field(default_factory=dict)
     optimizer: str = "adamw"
     weight_decay: float = 0.05
     exclude_from_decay: tuple = ("position_embedding",)
@@ -71,13 +80,19 @@ class Recipe:
     flip: bool = True
     ema_momentum: float | None = None
     gradient_accumulation_steps: int | None = None
+    precision: str = "float32"
     weights: str | None = None
     train_split: str = "train"
     eval_split: str = "test"
 
+    @property
+    def effective_batch_size(self):
+        """Images per optimizer update: the global batch times the accumulated batches."""
+        return self.batch_size * (self.gradient_accumulation_steps or 1)
+
     def peak_learning_rate(self, global_batch=None):
-        """``learning_rate`` scaled to ``global_batch`` (default: the recipe's batch)."""
-        global_batch = global_batch or self.batch_size
+        """``learning_rate`` scaled to ``global_batch`` (default: the effective batch)."""
+        global_batch = global_batch or self.effective_batch_size
         if self.reference_batch is None:
             return self.learning_rate
         return self.learning_rate * global_batch / self.reference_batch

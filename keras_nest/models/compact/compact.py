@@ -132,12 +132,7 @@ def _compact_transformer(
     else:
         x = application.pool_tokens(x, pool)
     if include_top:
-        x = keras.layers.Dense(
-            classes,
-            activation=classifier_activation,
-            kernel_initializer=LINEAR_INIT,
-            name="predictions",
-        )(x)
+        x = application.classifier(classes, classifier_activation, LINEAR_INIT)(x)
     model = TransformerModel(inputs, x, name=name)
 
     head_paths = ["predictions/kernel", "predictions/bias"]

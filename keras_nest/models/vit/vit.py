@@ -161,12 +161,7 @@ def ViT(
     if include_top and representation_size:
         x = keras.layers.Dense(representation_size, activation="tanh", name="pre_logits")(x)
     if include_top:
-        x = keras.layers.Dense(
-            classes,
-            activation=classifier_activation,
-            kernel_initializer="zeros",
-            name="predictions",
-        )(x)
+        x = application.classifier(classes, classifier_activation, "zeros")(x)
     model = TransformerModel(inputs, x, name=name)
 
     has_pre_logits = include_top and bool(representation_size)

@@ -1,0 +1,224 @@
+"""Data-parallel training over every device, with the strategy of the Keras backend in use.
+
+This is keras_nest's one backend-specific module::
+
+    import keras_nest
+
+    replicas = keras_nest.distribute.auto()
+    with replicas.scope():  # build, compile and fit inside it
+        model = keras_nest.NestTinyCifar(classes=10)
+        model.compile(optimizer, loss, weighted_metrics=["accuracy"])
+        model.fit(train_data, validation_data=replicas.evaluation_data(test_data, 64))
+
+``keras_nest.training.train`` and the ``keras-nest train`` command do this
+for every recipe.
+
+- **JAX**: ``keras.distribution.DataParallel`` over all devices of the
+  default platform (GPUs, TPU cores, or CPU devices made with
+  ``XLA_FLAGS=--xla_force_host_platform_device_count=N``). Several hosts
+  join through ``keras.distribution.initialize`` first (see
+  :func:`initialize`); each then reads its share of every global batch.
+- **TensorFlow**: ``TPUStrategy`` when a TPU is reachable, else
+  ``MirroredStrategy`` when there are several GPUs (or several logical CPU
+  devices), else the default strategy.
+- **PyTorch**: Keras has no data-parallel ``fit`` on this backend: one device.
+
+Batches stay global: a pipeline yields the global batch and each of the
+``num_replicas`` devices computes on ``batch / num_replicas`` images. The
+losses are means over the global batch, so a run on N devices follows the
+same trajectory as one device with the same batch; learning rates scaled
+with the global batch (``Recipe.peak_learning_rate``) need no change.
+"""
+
+import contextlib
+import dataclasses
+import os
+import warnings
+
+import keras
+
+# Environment variables that make keras.distribution.initialize join several JAX processes.
+MULTI_HOST_VARIABLES = ("KERAS_DISTRIBUTION_JOB_ADDRESSES", "KERAS_DISTRIBUTION_NUM_PROCESSES")
+
+
+@dataclasses.dataclass(frozen=True)
+class Replicas:
+    """The data-parallel setting of a run.
+
+    Attributes:
+        backend: the Keras backend it is for.
+        num_replicas: devices that each take a slice of every batch.
+        description: what was picked, for logs ("MirroredStrategy on 4 GPUs").
+        strategy: the ``keras.distribution.Distribution`` (JAX), the
+            ``tf.distribute.Strategy`` (TensorFlow), or None (one device).
+    """
+
+    backend: str
+    num_replicas: int
+    description: str
+    strategy: object = None
+
+    def scope(self):
+        """A context manager in which to build, compile, load and fit models."""
+        if self.strategy is None:
+            return contextlib.nullcontext()
+        return self.strategy.scope()
+
+    def check_batch_size(self, batch_size):
+        """Raises ValueError unless ``batch_size`` splits evenly over the replicas."""
+        if batch_size % self.num_replicas:
+            raise ValueError(
+                f"The global batch size {batch_size} does not split over "
+                f"{self.description}: use a multiple of {self.num_replicas}."
+            )
+
+    def evaluation_data(self, dataset, batch_size, num_examples=None):
+        """``dataset`` of ``(images, labels)`` ready for evaluation on the replicas.
+
+        On JAX with several devices every batch must split evenly, so the
+        last, short batch is padded to ``batch_size`` and a third element,
+        sample weights, is added: 0 for the padding and ``padded / real``
+        image counts for real images. With accuracy compiled as a
+        *weighted* metric (``weighted_metrics=["accuracy"]``) and the loss's
+        default reduction, accuracy and loss are then exactly those of the
+        real images. Elsewhere ``dataset`` is returned as is.
+
+        Args:
+            dataset: batches of ``(images, labels)``, the last one maybe short.
+            batch_size: its batch size.
+            num_examples: image count; by default ``dataset.num_examples``
+                (set by :func:`keras_nest.data.load_dataset`).
+        """
+        if self.backend != "jax" or self.num_replicas == 1:
+            return dataset
+        self.check_batch_size(batch_size)
+        import tensorflow as tf
+
+        num_examples = num_examples or dataset.num_examples
+        padded_total = -(-num_examples // batch_size) * batch_size
+        scale = padded_total / num_examples
+
+        def pad(images, labels):
+            count = tf.shape(images)[0]
+            missing = batch_size - count
+            weights = tf.concat([tf.fill([count], scale), tf.zeros([missing])], axis=0)
+            return _pad_rows(images, missing), _pad_rows(labels, missing), weights
+
+        padded = dataset.map(pad)
+        for attribute in ("num_classes", "steps_per_epoch", "num_examples"):
+            if hasattr(dataset, attribute):
+                setattr(padded, attribute, getattr(dataset, attribute))
+        return padded
+
+
+def _pad_rows(tensor, count):
+    """``tensor`` with ``count`` rows of zeros appended along the first axis."""
+    import tensorflow as tf
+
+    padding = [[0, count]] + [[0, 0]] * (len(tensor.shape) - 1)
+    return tf.pad(tensor, padding)
+
+
+def auto(devices=None, tpu=None):
+    """The data-parallel setting for the backend and the devices of this machine (or cluster).
+
+    Args:
+        devices: device names to use instead of all of them (TensorFlow:
+            ``["/gpu:0", "/gpu:1"]``; JAX: ``keras.distribution.list_devices()``
+            entries such as ``"cpu:0"``).
+        tpu: TensorFlow: the TPU name or address to connect to; by default a
+            TPU is used when ``TPU_NAME`` is set or the host is a TPU VM.
+
+    Returns:
+        A :class:`Replicas`.
+    """
+    backend = keras.backend.backend()
+    if backend == "jax":
+        return _jax_replicas(devices)
+    if backend == "tensorflow":
+        return _tensorflow_replicas(devices, tpu)
+    if backend == "torch":
+        _warn_if_several_torch_devices()
+    return Replicas(backend, 1, f"one device ({backend})")
+
+
+def initialize(job_addresses=None, num_processes=None, process_id=None):
+    """Joins the JAX processes of a multi-host run (``keras.distribution.initialize``).
+
+    Call it first on every host, with the same ``job_addresses`` (the
+    coordinator's ``host:port`` first) and ``num_processes`` and each host's
+    own ``process_id``; or set ``KERAS_DISTRIBUTION_JOB_ADDRESSES``,
+    ``KERAS_DISTRIBUTION_NUM_PROCESSES`` and ``KERAS_DISTRIBUTION_PROCESS_ID``
+    and :func:`auto` calls it. On Cloud TPU pods the arguments are found
+    automatically.
+    """
+    if keras.backend.backend() != "jax":
+        raise ValueError(
+            "keras_nest.distribute.initialize joins JAX processes; with TensorFlow use a "
+            "tf.distribute cluster resolver (TF_CONFIG), with PyTorch torchrun."
+        )
+    keras.distribution.initialize(job_addresses, num_processes, process_id)
+
+
+def _jax_replicas(devices):
+    import jax
+
+    if any(os.environ.get(name) for name in MULTI_HOST_VARIABLES) and jax.process_count() == 1:
+        initialize()
+    devices = devices or keras.distribution.list_devices()
+    if len(devices) == 1:
+        return Replicas("jax", 1, f"one device ({devices[0]})")
+    hosts = jax.process_count()
+    where = f" on {hosts} hosts" if hosts > 1 else ""
+    return Replicas(
+        "jax",
+        len(devices),
+        f"DataParallel on {len(devices)} {jax.default_backend().upper()} devices{where}",
+        keras.distribution.DataParallel(devices=devices),
+    )
+
+
+def _tensorflow_replicas(devices, tpu):
+    import tensorflow as tf
+
+    if devices:
+        strategy = tf.distribute.MirroredStrategy(devices)
+        return Replicas(
+            "tensorflow",
+            strategy.num_replicas_in_sync,
+            f"MirroredStrategy on {len(devices)} devices",
+            strategy,
+        )
+    tpu = tpu or os.environ.get("TPU_NAME") or ("local" if _is_tpu_vm() else None)
+    if tpu:
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu)
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        strategy = tf.distribute.TPUStrategy(resolver)
+        cores = strategy.num_replicas_in_sync
+        return Replicas("tensorflow", cores, f"TPUStrategy on {cores} TPU cores", strategy)
+    gpus = [device.name for device in tf.config.list_logical_devices("GPU")]
+    cpus = [device.name for device in tf.config.list_logical_devices("CPU")]
+    for kind, found in (("GPUs", gpus), ("CPU devices", [] if gpus else cpus)):
+        if len(found) > 1:
+            strategy = tf.distribute.MirroredStrategy(found)
+            return Replicas(
+                "tensorflow", len(found), f"MirroredStrategy on {len(found)} {kind}", strategy
+            )
+    return Replicas("tensorflow", 1, "one device (default strategy)", tf.distribute.get_strategy())
+
+
+def _is_tpu_vm():
+    """True on a Cloud TPU VM whose chips show as /dev/accel* (others: pass ``tpu="local"``)."""
+    return os.path.exists("/dev/accel0")
+
+
+def _warn_if_several_torch_devices():
+    import torch
+
+    if torch.cuda.device_count() > 1:
+        warnings.warn(
+            f"{torch.cuda.device_count()} GPUs found, but Keras's fit on the torch backend "
+            "uses one: set KERAS_BACKEND=jax or tensorflow to train on all of them.",
+            stacklevel=3,
+        )
