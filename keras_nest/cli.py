@@ -79,7 +79,13 @@ def predict(args):
 
     recipe = _saved_recipe(args.workdir)
     model = keras.saving.load_model(_model_path(args.workdir, args.checkpoint))
-    images = load_images(args.images, recipe.image_size, recipe.normalization, recipe.crop_ratio)
+    images = load_images(
+        args.images,
+        recipe.image_size,
+        recipe.normalization,
+        recipe.crop_ratio,
+        recipe.interpolation,
+    )
     outputs = model.predict(images, verbose=0)
     if isinstance(outputs, (list, tuple, dict)):  # several exits: the last one decides
         outputs = list(outputs.values() if isinstance(outputs, dict) else outputs)[-1]

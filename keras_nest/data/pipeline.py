@@ -20,6 +20,7 @@ def load_dataset(
     crop_scale=(0.08, 1.0),
     crop_padding=0,
     flip=True,
+    interpolation=None,
     augment=None,
     one_hot=False,
     shuffle_buffer=10_000,
@@ -52,6 +53,10 @@ def load_dataset(
             evaluation, zero-pad by this many pixels and crop ``image_size`` at
             random (the CIFAR recipes' pad-4 crop).
         flip: random horizontal flips while training.
+        interpolation: the resize method ("bilinear", "bicubic", "nearest",
+            ...); None resizes as timm does, bicubic for evaluation and
+            bilinear for the training crop. "nearest" keeps small images
+            such as the 8x8 digits sharp (pixels repeated).
         augment: a :class:`~keras_nest.data.Augmentation` applied while
             training (RandAugment, random erasing, MixUp/CutMix), or None.
         one_hot: labels as one-hot float32 rows; always so when training
@@ -93,13 +98,13 @@ def load_dataset(
 
     def prepare(image, label):
         if training and crop_padding:
-            image = _center_crop(image, image_size, 1.0)
+            image = _center_crop(image, image_size, 1.0, interpolation)
             image = tf.pad(image, [[crop_padding] * 2, [crop_padding] * 2, [0, 0]])
             image = tf.image.random_crop(image, (image_size, image_size, 3), seed=seed)
         elif training:
-            image = _random_resized_crop(image, image_size, crop_scale, seed)
+            image = _random_resized_crop(image, image_size, crop_scale, seed, interpolation)
         else:
-            image = _center_crop(image, image_size, crop_ratio)
+            image = _center_crop(image, image_size, crop_ratio, interpolation)
         if training and flip:
             image = tf.image.random_flip_left_right(image, seed=seed)
         image = tf.ensure_shape(image, (image_size, image_size, 3))
@@ -160,20 +165,22 @@ def _source(name_or_path, split, data_dir):
     return sources.tfds_source(name_or_path, split, data_dir)
 
 
-def _center_crop(image, size, crop_ratio):
-    """Shorter side to ``size / crop_ratio`` (bicubic), then the centre ``size`` square."""
+def _center_crop(image, size, crop_ratio, interpolation=None):
+    """Shorter side to ``size / crop_ratio`` (bicubic by default), then the centre square."""
     import tensorflow as tf
 
     shape = tf.cast(tf.shape(image)[:2], tf.float32)
     scale = (size / crop_ratio) / tf.reduce_min(shape)
     resized = tf.cast(tf.round(shape * scale), tf.int32)
-    image = tf.image.resize(image, resized, method="bicubic", antialias=True)
+    method = interpolation or "bicubic"
+    image = tf.image.resize(image, resized, method=method, antialias=method != "nearest")
+    image = tf.cast(image, tf.float32)  # "nearest" keeps uint8
     top = (resized[0] - size) // 2
     left = (resized[1] - size) // 2
     return tf.clip_by_value(image[top : top + size, left : left + size], 0.0, 255.0)
 
 
-def _random_resized_crop(image, size, scale, seed):
+def _random_resized_crop(image, size, scale, seed, interpolation=None):
     """The Inception crop: a random box of ``scale`` of the area, aspect 3/4-4/3, resized."""
     import tensorflow as tf
 
@@ -187,10 +194,11 @@ def _random_resized_crop(image, size, scale, seed):
         seed=seed or 0,
     )
     crop = tf.slice(image, begin, extent)
-    return tf.image.resize(crop, (size, size), method="bilinear")
+    crop = tf.image.resize(crop, (size, size), method=interpolation or "bilinear")
+    return tf.cast(crop, tf.float32)
 
 
-def load_images(paths, image_size, normalization="imagenet", crop_ratio=0.875):
+def load_images(paths, image_size, normalization="imagenet", crop_ratio=0.875, interpolation=None):
     """Image files as one evaluation batch ``(N, size, size, 3)`` float32 (numpy).
 
     Decoded, resized and centre-cropped as :func:`load_dataset` does for
@@ -204,5 +212,5 @@ def load_images(paths, image_size, normalization="imagenet", crop_ratio=0.875):
         if not os.path.isfile(path):
             raise ValueError(f"No image file {path!r}.")
         image = sources.decode_image(tf.io.read_file(path), path)
-        images.append(_center_crop(image, image_size, crop_ratio).numpy())
+        images.append(_center_crop(image, image_size, crop_ratio, interpolation).numpy())
     return normalize(np.stack(images), mean, std)

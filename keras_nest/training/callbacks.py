@@ -69,12 +69,20 @@ class ResumableCheckpoint(keras.callbacks.Callback):
 
 
 class LearningCurves(keras.callbacks.Callback):
-    """Redraws ``curves.png`` (loss and accuracy per epoch) from the run's CSV history."""
+    """Redraws ``curves.png`` (loss and accuracy per epoch) from the run's CSV history.
 
-    def __init__(self, history_csv, path):
+    Args:
+        history_csv: the CSV that ``keras.callbacks.CSVLogger`` writes.
+        path: the PNG file.
+        accuracy: the accuracy's name in the logs ("exit_1_accuracy" for a
+            model's output named "exit_1").
+    """
+
+    def __init__(self, history_csv, path, accuracy="accuracy"):
         super().__init__()
         self.history_csv = history_csv
         self.path = path
+        self.accuracy = accuracy
 
     def on_epoch_end(self, epoch, logs=None):
         import matplotlib
@@ -88,7 +96,7 @@ class LearningCurves(keras.callbacks.Callback):
             return
         epochs = [int(row["epoch"]) + 1 for row in rows]
         figure, axes = pyplot.subplots(1, 2, figsize=(10, 4))
-        for axis, metric in zip(axes, ("loss", "accuracy")):
+        for axis, metric in zip(axes, ("loss", self.accuracy)):
             for prefix in ("", "val_"):
                 if prefix + metric in rows[0]:
                     values = [float(row[prefix + metric]) for row in rows]

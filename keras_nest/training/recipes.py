@@ -37,7 +37,7 @@ class Recipe:
             override the epoch counts when set.
         label_smoothing: of the cross-entropy.
         augmentation: see ``keras_nest.data.Augmentation``.
-        normalization, crop_ratio, crop_scale, crop_padding, flip: see
+        normalization, crop_ratio, crop_scale, crop_padding, flip, interpolation: see
             ``keras_nest.data.load_dataset``.
         ema_momentum: keep an exponential moving average of the weights,
             which replaces them when training ends; None for none.
@@ -78,6 +78,7 @@ class Recipe:
     crop_scale: tuple = (0.08, 1.0)
     crop_padding: int = 0
     flip: bool = True
+    interpolation: str | None = None
     ema_momentum: float | None = None
     gradient_accumulation_steps: int | None = None
     precision: str = "float32"
@@ -158,10 +159,12 @@ RECIPES = {
         Recipe(
             name="digits",
             source="keras_nest: made for scikit-learn's digits on a 2-core CPU (the demo's "
-            "AdamW with warmup and cosine, shift and rotation augmentation)",
+            "AdamW with warmup and cosine, shift and rotation augmentation, the 8x8 scans "
+            "pixel-repeated to 16x16; 96.7-98.6% held-out in 1-1.5 minutes)",
             model="cct_2_3x2_32",
             dataset="digits",
-            image_size=32,
+            image_size=16,
+            interpolation="nearest",
             epochs=30,
             batch_size=32,
             learning_rate=3e-3,

@@ -121,6 +121,7 @@ def _data(recipe, split, training, seed, start_epoch=None):
         crop_scale=recipe.crop_scale,
         crop_padding=recipe.crop_padding,
         flip=recipe.flip,
+        interpolation=recipe.interpolation,
         augment=recipe.augmentation,
         one_hot=True,
         seed=seed,
@@ -244,8 +245,10 @@ def train(recipe, workdir, seed=0, verbose=1, replicas=None):
         _trim_history(history_csv, start_epoch)
         if start_epoch >= epochs:
             return model, {}
+        monitor = monitored_metric(model)
         history = model.fit(
             _labels_per_output(train_data, model),
+            shuffle=False,  # the pipeline orders each epoch itself
             epochs=epochs,
             initial_epoch=start_epoch,
             steps_per_epoch=steps_per_epoch,
@@ -256,11 +259,11 @@ def train(recipe, workdir, seed=0, verbose=1, replicas=None):
                 keras.callbacks.CSVLogger(history_csv, append=True),
                 keras.callbacks.TensorBoard(os.path.join(workdir, "logs")),
                 run_callbacks.ResumableCheckpoint(
-                    workdir,
-                    monitor=monitored_metric(model),
-                    best=state["best"] if state else None,
+                    workdir, monitor=monitor, best=state["best"] if state else None
                 ),
-                run_callbacks.LearningCurves(history_csv, os.path.join(workdir, "curves.png")),
+                run_callbacks.LearningCurves(
+                    history_csv, os.path.join(workdir, "curves.png"), accuracy=monitor[4:]
+                ),
             ],
         )
     return model, history.history

@@ -40,8 +40,11 @@ def test_four_devices_follow_the_single_device_trajectory(tmp_path):
     one, four = single["history"], parallel["history"]
     # The run learns (the trajectory is not flat), and both follow it.
     assert one["loss"][-1] < 0.75 * one["loss"][0]
-    for key in ("loss", "val_loss", "accuracy", "val_accuracy", "learning_rate"):
-        np.testing.assert_allclose(four[key], one[key], rtol=2e-4, atol=1e-6, err_msg=key)
+    for key in ("loss", "val_loss", "learning_rate"):
+        np.testing.assert_allclose(four[key], one[key], rtol=2e-4, err_msg=key)
+    # Accuracies count images: rounding noise may flip an image at a decision boundary.
+    for key, images in (("accuracy", 1408), ("val_accuracy", 359)):
+        np.testing.assert_allclose(four[key], one[key], atol=2.5 / images, err_msg=key)
 
 
 def test_jax_evaluation_padding_gives_the_real_images_metrics():
