@@ -7,8 +7,10 @@
     keras-nest predict --workdir runs/x image.jpg ...
     keras-nest models [pattern]
 
-The backend is Keras's: set ``KERAS_BACKEND`` (jax, tensorflow, torch). Running
-the same ``train`` command again resumes the run from its last completed epoch.
+The backend is Keras's: set ``KERAS_BACKEND`` (jax, tensorflow, torch). Training
+uses every GPU or TPU core of the machine (``keras_nest.distribute.auto``), with
+``batch_size`` the global batch. Running the same ``train`` command again resumes
+the run from its last completed epoch.
 """
 
 import argparse

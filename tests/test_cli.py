@@ -46,9 +46,12 @@ def test_tfds_cifar10_end_to_end_on_mock_data(tmp_path):
     with tfds.testing.mock_data(num_examples=16):
         args = ["train", "--dataset", "cifar10", "--model", "cct_2_3x2_32", "--workdir", workdir]
         args += ["--set", "epochs=1", "--set", "batch_size=8", "--verbose", "0"]
-        assert main(args) == 0
+        assert main(args + ["--precision", "bfloat16"]) == 0
     rows = history(workdir)
     assert len(rows) == 1 and np.isfinite(float(rows[0]["loss"]))
+    model = keras.saving.load_model(os.path.join(workdir, "last.keras"))
+    assert model.get_layer("block_0").compute_dtype == "bfloat16"
+    assert model.get_layer("predictions").compute_dtype == "float32"
     assert {"last.keras", "best.keras", "curves.png", "state.json"} <= set(os.listdir(workdir))
 
 
