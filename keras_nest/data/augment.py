@@ -19,6 +19,8 @@ class Augmentation:
         mixup_alpha: MixUp's alpha (0: off).
         cutmix_alpha: CutMix's alpha (0: off).
         switch_prob: with both on, the chance a batch takes MixUp over CutMix.
+        mix_off_epoch: no MixUp or CutMix from this epoch on (timm's
+            ``--mixup-off-epoch``); None mixes throughout.
         erasing: chance an image gets a random box of noise (0: off).
     """
 
@@ -29,6 +31,7 @@ class Augmentation:
     mixup_alpha: float = 0.8
     cutmix_alpha: float = 1.0
     switch_prob: float = 0.5
+    mix_off_epoch: int | None = None
     erasing: float = 0.25
 
     @property

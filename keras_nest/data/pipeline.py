@@ -114,10 +114,23 @@ def load_dataset(
         label = tf.cast(label, tf.int32)
         return image, tf.one_hot(label, num_classes) if one_hot else label
 
-    def batches(examples):
+    mix = augment.batch_mixer(seed) if mixing else None
+    mix_off_epoch = augment.mix_off_epoch if mixing else None
+    if mix_off_epoch is not None and (start_epoch is None or source.items is None):
+        raise ValueError(
+            "Augmentation.mix_off_epoch needs the epoch: pass start_epoch (a run's "
+            "epoch stream) and a data set held in memory or a folder."
+        )
+
+    def batches(examples, epoch=None):
         examples = examples.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
         examples = examples.batch(batch_size, drop_remainder=training)
-        return examples.map(augment.batch_mixer(seed)) if mixing else examples
+        if mix is None:
+            return examples
+        if mix_off_epoch is None:
+            return examples.map(mix)
+        mixing_on = epoch < mix_off_epoch
+        return examples.map(lambda x, y: tf.cond(mixing_on, lambda: mix(x, y), lambda: (x, y)))
 
     if source.items is None:  # a stream: a shuffle buffer, reshuffled each pass
         stream = source.stream
@@ -139,7 +152,7 @@ def load_dataset(
             order = tf.data.Dataset.range(count).map(
                 lambda i: tf.random.experimental.index_shuffle(i, key, count - 1)
             )
-            return batches(order.map(example, num_parallel_calls=tf.data.AUTOTUNE))
+            return batches(order.map(example, num_parallel_calls=tf.data.AUTOTUNE), epoch)
 
         if not training:
             dataset = batches(tf.data.Dataset.range(count).map(example))

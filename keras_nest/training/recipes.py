@@ -195,7 +195,7 @@ RECIPES = {
             dataset="cifar10",
             learning_rate=5.5e-4,
             warmup_lr=1e-5,
-            augmentation=Augmentation(erasing=0.0),  # the config's reprob 0
+            augmentation=Augmentation(erasing=0.0, mix_off_epoch=175),  # reprob 0
             normalization="cifar10",
             **_CCT_CIFAR,
         ),

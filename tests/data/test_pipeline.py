@@ -181,3 +181,25 @@ def test_augmentation_mixes_training_batches_only():
     (x1, y1), (x2, y2) = next(iter(plain)), next(iter(same))
     np.testing.assert_array_equal(x1.numpy(), x2.numpy())
     np.testing.assert_array_equal(tf.one_hot(y1, 10).numpy(), y2.numpy())
+
+
+def test_mixing_stops_at_mix_off_epoch():
+    import dataclasses
+
+    from keras_nest.data import NO_AUGMENTATION
+
+    mixup_until_2 = dataclasses.replace(NO_AUGMENTATION, mixup_alpha=0.8, mix_off_epoch=2)
+    stream = load_dataset(
+        "digits", image_size=8, batch_size=64, augment=mixup_until_2, seed=0, start_epoch=1
+    )
+    steps = stream.steps_per_epoch
+    batches = list(stream.take(2 * steps))
+    epoch_1, epoch_2 = batches[:steps], batches[steps:]
+
+    def one_hot(labels):
+        return float(tf.reduce_min(tf.reduce_max(labels, axis=1))) == 1.0
+
+    assert not any(one_hot(labels) for _, labels in epoch_1)
+    assert all(one_hot(labels) for _, labels in epoch_2)
+    with pytest.raises(ValueError, match="mix_off_epoch needs the epoch"):
+        load_dataset("digits", image_size=8, batch_size=64, augment=mixup_until_2)
