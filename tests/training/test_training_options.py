@@ -29,7 +29,6 @@ SMALL_MODELS = {
 @pytest.mark.parametrize("family", sorted(SMALL_MODELS))
 def test_bfloat16_computes_low_and_keeps_a_float32_head(family):
     images = np.random.default_rng(0).uniform(-1, 1, (8, 16, 16, 3)).astype("float32")
-    labels = np.eye(10, dtype="float32")[np.arange(8)]
     with precision_scope("bfloat16"):
         model = SMALL_MODELS[family]()
     assert keras.config.dtype_policy().name == "float32"  # restored after the scope
@@ -40,9 +39,8 @@ def test_bfloat16_computes_low_and_keeps_a_float32_head(family):
     assert head.compute_dtype == "float32"
     outputs = model(images)
     assert keras.backend.standardize_dtype(outputs.dtype) == "float32"
-    model.compile(keras.optimizers.AdamW(1e-3), keras.losses.CategoricalCrossentropy())
-    loss = model.train_on_batch(images, labels)
-    assert np.isfinite(loss)
+    assert np.isfinite(to_numpy(outputs)).all()
+    # Training under bfloat16: tests/test_cli.py (--precision bfloat16).
 
 
 def test_float16_gets_loss_scaling_and_unknown_precision_is_refused():
