@@ -112,7 +112,10 @@ def parser():
 
     run = commands.add_parser("train", help="train a model with a recipe; resumes a run")
     run.add_argument("--model", help="registered model name (default: the recipe's)")
-    run.add_argument("--dataset", default="digits", help="digits, a tfds name, or a folder")
+    run.add_argument(
+        "--dataset",
+        help="digits, a tfds name, or a folder (default: the recipe's; with no recipe, digits)",
+    )
     run.add_argument("--workdir", required=True, help="folder of the run (resumed if present)")
     run.add_argument("--recipe", help="recipe name (default: the data set's)")
     run.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a field")

@@ -256,6 +256,8 @@ RECIPES = {
 def recipe_for(dataset, name=None):
     """The recipe ``name``, or where it is None the default one for ``dataset``.
 
+    With neither, the digits recipe (the embedded data set).
+
     Raises:
         ValueError: for an unknown recipe name.
     """
@@ -264,6 +266,7 @@ def recipe_for(dataset, name=None):
             raise ValueError(f"Unknown recipe {name!r}; known: {sorted(RECIPES)}.")
         return RECIPES[name]
     defaults = {
+        None: "digits",
         "digits": "digits",
         "cifar10": "cct_cifar10",
         "cifar100": "cct_cifar100",

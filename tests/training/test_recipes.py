@@ -73,6 +73,8 @@ def test_recipes_carry_the_papers_numbers():
 
 def test_recipe_choice_and_overrides():
     assert recipe_for("digits").name == "digits"
+    assert resolve_recipe().name == "digits"  # keras-nest train with no --dataset or --recipe
+    assert resolve_recipe(recipe="nest_cifar100").dataset == "cifar100"  # the recipe's own
     assert recipe_for("cifar100").name == "cct_cifar100"
     recipe = resolve_recipe(
         "cifar10", "nest_tiny_cifar", "nest_cifar10", {"epochs": "3", "crop_scale": "[0.5, 1]"}
