@@ -68,9 +68,9 @@ def load_dataset(
             epochs from this one, each in an order that depends only on
             ``seed`` and the epoch's index, so a resumed run sees the order an
             uninterrupted one would. Iterate it with ``steps_per_epoch`` (set
-            on the result). Streamed sources (tensorflow-datasets sets too
-            large to hold encoded in memory) are shuffled with a buffer
-            instead, reproducibly but not continuing the interrupted order.
+            on the result). Random-access sources permute all examples;
+            streamed ones (tensorflow-datasets sets too large to hold encoded
+            in memory) use a shuffle buffer seeded by seed and epoch.
         data_dir: where tensorflow-datasets keeps its data.
 
     Returns:
@@ -116,21 +116,14 @@ def load_dataset(
 
     mix = augment.batch_mixer(seed) if mixing else None
     mix_off_epoch = augment.mix_off_epoch if mixing else None
-    if mix_off_epoch is not None and (start_epoch is None or source.items is None):
+    if mix_off_epoch is not None and start_epoch is None:
         raise ValueError(
-            "Augmentation.mix_off_epoch needs the epoch: pass start_epoch (a run's "
-            "epoch stream) and a data set held in memory or a folder."
+            "Augmentation.mix_off_epoch needs the epoch: pass start_epoch (a run's epoch stream)."
         )
 
-    def batches(examples, epoch=None):
+    def batches(examples):
         examples = examples.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
-        examples = examples.batch(batch_size, drop_remainder=training)
-        if mix is None:
-            return examples
-        if mix_off_epoch is None:
-            return examples.map(mix)
-        mixing_on = epoch < mix_off_epoch
-        return examples.map(lambda x, y: tf.cond(mixing_on, lambda: mix(x, y), lambda: (x, y)))
+        return examples.batch(batch_size, drop_remainder=training)
 
     if source.items is None:  # a stream: a shuffle buffer, reshuffled each pass
         stream = source.stream
@@ -152,7 +145,7 @@ def load_dataset(
             order = tf.data.Dataset.range(count).map(
                 lambda i: tf.random.experimental.index_shuffle(i, key, count - 1)
             )
-            return batches(order.map(example, num_parallel_calls=tf.data.AUTOTUNE), epoch)
+            return batches(order.map(example, num_parallel_calls=tf.data.AUTOTUNE))
 
         if not training:
             dataset = batches(tf.data.Dataset.range(count).map(example))
@@ -161,10 +154,20 @@ def load_dataset(
             dataset = batches(order.map(example, num_parallel_calls=tf.data.AUTOTUNE))
         else:
             dataset = tf.data.Dataset.counter(start_epoch).flat_map(shuffled_pass)
+    steps_per_epoch = count // batch_size if training else -(-count // batch_size)
+    if mix is not None and mix_off_epoch is None:
+        dataset = dataset.map(mix)
+    elif mix is not None:  # the epoch of a batch follows from its index in the stream
+
+        def mix_until_off_epoch(index, batch):
+            epoch = start_epoch + index // steps_per_epoch
+            return tf.cond(epoch < mix_off_epoch, lambda: mix(*batch), lambda: batch)
+
+        dataset = dataset.enumerate().map(mix_until_off_epoch)
     dataset = dataset.prefetch(tf.data.AUTOTUNE)
     dataset.num_classes = num_classes
     dataset.num_examples = count
-    dataset.steps_per_epoch = count // batch_size if training else -(-count // batch_size)
+    dataset.steps_per_epoch = steps_per_epoch
     return dataset
 
 

@@ -125,6 +125,23 @@ def test_resumed_epochs_keep_the_order():
     assert not np.array_equal(first[0], first[steps])  # each epoch has its own order
 
 
+def test_mixing_stops_at_mix_off_epoch_on_a_stream_too():
+    import dataclasses
+
+    import tensorflow_datasets as tfds
+
+    from keras_nest.data import NO_AUGMENTATION
+
+    mixup_until_1 = dataclasses.replace(NO_AUGMENTATION, mixup_alpha=0.8, mix_off_epoch=1)
+    with tfds.testing.mock_data(num_examples=12):  # mock data is read as a stream
+        stream = load_dataset("cifar10", image_size=8, batch_size=4, augment=mixup_until_1,
+                              seed=0, start_epoch=0)  # fmt: skip
+        steps = stream.steps_per_epoch
+        labels = [y.numpy() for _, y in stream.take(2 * steps)]
+    rows_max = np.concatenate([y.max(axis=1) for y in labels])
+    assert (rows_max[: 4 * steps] < 1.0).any() and (rows_max[4 * steps :] == 1.0).all()
+
+
 def test_model_fit_takes_the_pipeline():
     data = load_dataset("digits", image_size=32, batch_size=32, crop_scale=(1, 1), flip=False)
     model = keras_nest.create_model("cct_2_3x2_32")
