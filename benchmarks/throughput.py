@@ -50,9 +50,12 @@ def default_reference(model):
 def image_size(model):
     """The input edge a registered model is made for."""
     os.environ.setdefault("KERAS_BACKEND", "jax")
+    import keras
+
     from keras_nest.models.registry import create_model
 
-    return create_model(model, weights=None).input_shape[1]
+    with keras.StatelessScope():  # shapes only: no weights are made
+        return create_model(model, weights=None).input_shape[1]
 
 
 def timed(step, steps, repeats):
@@ -136,7 +139,6 @@ def reference_model(model, library):
 
         return timm.create_model(TIMM_NAMES.get(model, model), pretrained=False, num_classes=1000)
     family, layers, kernel, convs, size, sine = CCT_NAME.match(model).groups()
-    sys.path.insert(0, REPO)
     from tests.models.compact.reference import reference_model as compact_reference
 
     return compact_reference(

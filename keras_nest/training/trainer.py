@@ -129,6 +129,13 @@ def _data(recipe, split, training, seed, start_epoch=None):
     )
 
 
+def _evaluation_data(recipe, seed, replicas):
+    """The recipe's held-out split, ready for evaluation on ``replicas``."""
+    return replicas.evaluation_data(
+        _data(recipe, recipe.eval_split, False, seed), recipe.batch_size
+    )
+
+
 def _per_output(model, value):
     """``value`` once per output of ``model``, in the structure of its outputs."""
     outputs = model.output
@@ -214,9 +221,7 @@ def train(recipe, workdir, seed=0, verbose=1, replicas=None):
     keras.utils.set_random_seed(seed + start_epoch)
 
     train_data = _data(recipe, recipe.train_split, True, seed, start_epoch=start_epoch)
-    eval_data = replicas.evaluation_data(
-        _data(recipe, recipe.eval_split, False, seed), recipe.batch_size
-    )
+    eval_data = _evaluation_data(recipe, seed, replicas)
     steps_per_epoch = train_data.steps_per_epoch
     if steps_per_epoch < 1:
         raise ValueError(
@@ -272,9 +277,7 @@ def train(recipe, workdir, seed=0, verbose=1, replicas=None):
 def evaluate(model_path, recipe, seed=0, verbose=1, replicas=None):
     """``{metric: value}`` of a saved ``.keras`` model on the recipe's evaluation split."""
     replicas = replicas or distribute.auto()
-    eval_data = replicas.evaluation_data(
-        _data(recipe, recipe.eval_split, False, seed), recipe.batch_size
-    )
+    eval_data = _evaluation_data(recipe, seed, replicas)
     with replicas.scope():
         model = keras.saving.load_model(model_path)
         return model.evaluate(
