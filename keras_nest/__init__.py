@@ -1,6 +1,6 @@
 """keras_nest: data-efficient vision transformers for Keras 3 (JAX, TensorFlow, PyTorch)."""
 
-from keras_nest import distribute, layers, models
+from keras_nest import distribute, layers, models, utils
 from keras_nest.models import (
     CCT,
     CVT,
@@ -56,4 +56,5 @@ __all__ = [
     "layers",
     "list_models",
     "models",
+    "utils",
 ]

@@ -1,6 +1,7 @@
 """Data-parallel training over every device, with the strategy of the Keras backend in use.
 
-This is keras_nest's one backend-specific module::
+Distribution is backend-specific (so is the choice of kernels in
+``keras_nest.layers.kernels``)::
 
     import keras_nest
 

@@ -1,8 +1,11 @@
 """Self-attention over the token axis of inputs with any number of leading axes."""
 
+import functools
+
 import keras
 from keras import ops
 
+from keras_nest.layers import kernels
 from keras_nest.layers.initializers import SublayerInitializers
 
 
@@ -81,49 +84,77 @@ class MultiHeadSelfAttention(SublayerInitializers, keras.layers.Layer):
         self.attn_drop = keras.layers.Dropout(self.attention_dropout)
         self.proj_drop = keras.layers.Dropout(self.proj_dropout)
 
-    def _split_qkv(self, x):
+    def _split_qkv(self, x, tokens):
         """(B', N, C) -> q (B', N, H, hd), k and v (B', N, H_kv, hd)."""
-        qkv = self.qkv(x)
         q_end = self.num_heads * self.head_dim
         k_end = q_end + self.kv_heads * self.head_dim
-        shape = ops.shape(x)[:-1]
-        q = ops.reshape(qkv[..., :q_end], (*shape, self.num_heads, self.head_dim))
-        kv_shape = (*shape, self.kv_heads, self.head_dim)
-        k = ops.reshape(qkv[..., q_end:k_end], kv_shape)
-        v = ops.reshape(qkv[..., k_end:], kv_shape)
-        return q, k, v
+        q, k, v = ops.split(self.qkv(x), [q_end, k_end], axis=-1)
+        q = ops.reshape(q, (-1, tokens, self.num_heads, self.head_dim))
+        kv_shape = (-1, tokens, self.kv_heads, self.head_dim)
+        return q, ops.reshape(k, kv_shape), ops.reshape(v, kv_shape)
 
-    def _explicit_attention(self, q, k, v, training):
-        """Softmax attention written out, for scores and attention dropout."""
+    def _fused_attention(self, x, tokens, channels):
+        """(B', N, C) -> (B', N, C) through ``ops.dot_product_attention``."""
+        q, k, v = self._split_qkv(x, tokens)
         if self.multi_query:
-            k = ops.repeat(k, self.num_heads, axis=2)
-            v = ops.repeat(v, self.num_heads, axis=2)
-        scale = ops.cast(1.0 / self.head_dim**0.5, q.dtype)
-        logits = ops.einsum("bqhd,bkhd->bhqk", q * scale, k)
-        scores = ops.softmax(ops.cast(logits, "float32"), axis=-1)
-        scores = ops.cast(scores, q.dtype)
-        dropped = self.attn_drop(scores, training=training)
-        return ops.einsum("bhqk,bkhd->bqhd", dropped, v), scores
+            # One shared key/value head: every (token, head) query attends to
+            # the same keys, so the heads fold into the query axis for free.
+            q = ops.reshape(q, (-1, tokens * self.num_heads, 1, self.head_dim))
+        return ops.reshape(ops.dot_product_attention(q, k, v), (-1, tokens, channels))
+
+    def _grouped_qkv(self, x, tokens):
+        """(B', N, C) -> scaled q (B', G, M, hd), k and v (B', G, N, hd).
+
+        Multi-head: G = H groups of M = N queries, heads first through one
+        transpose of the fused projection. Multi-query: one group of
+        M = N * H queries, token-major, against the one key/value head, with
+        no transpose at all.
+        """
+        scale = self.head_dim**-0.5
+        if self.multi_query:
+            q, k, v = self._split_qkv(x, tokens)
+            q = ops.reshape(q, (-1, 1, tokens * self.num_heads, self.head_dim))
+            k, v = ops.swapaxes(k, 1, 2), ops.swapaxes(v, 1, 2)
+        else:
+            qkv = ops.reshape(self.qkv(x), (-1, tokens, 3 * self.num_heads, self.head_dim))
+            q, k, v = ops.split(ops.swapaxes(qkv, 1, 2), 3, axis=1)
+        return q * ops.cast(scale, q.dtype), k, v
+
+    def _ungroup(self, out, tokens, channels):
+        """Grouped outputs (B', G, M, hd) -> (B', N, C)."""
+        if not self.multi_query:
+            out = ops.swapaxes(out, 1, 2)
+        return ops.reshape(out, (-1, tokens, channels))
+
+    def _scores_per_head(self, weights, tokens):
+        """Grouped weights (B', G, M, N) -> (B', H, N, N)."""
+        if not self.multi_query:
+            return weights
+        weights = ops.reshape(weights, (-1, tokens, self.num_heads, tokens))
+        return ops.swapaxes(weights, 1, 2)
 
     def call(self, inputs, training=None, return_attention_scores=False):
         shape = ops.shape(inputs)
         tokens, channels = shape[-2], shape[-1]
         x = ops.reshape(inputs, (-1, tokens, channels))
-        q, k, v = self._split_qkv(x)
         dropout_active = training and self.attention_dropout > 0
         if return_attention_scores or dropout_active:
-            out, scores = self._explicit_attention(q, k, v, training)
-        elif self.multi_query:
-            # One shared key/value head: every (token, head) query attends to
-            # the same keys, so the heads fold into the query axis for free.
-            folded = ops.reshape(q, (-1, tokens * self.num_heads, 1, self.head_dim))
-            out = ops.dot_product_attention(folded, k, v)
+            kernel = "softmax"
         else:
-            out = ops.dot_product_attention(q, k, v)
-        out = ops.reshape(out, (-1, tokens, channels))
+            kernel = kernels.attention_kernel(training)
+        if kernel == "fused":
+            out = self._fused_attention(x, tokens, channels)
+        elif kernel == "deferred":
+            out = kernels.deferred_softmax_attention(*self._grouped_qkv(x, tokens))
+            out = self._ungroup(out, tokens, channels)
+        else:
+            dropout = functools.partial(self.attn_drop, training=training)
+            out, weights = kernels.softmax_attention(*self._grouped_qkv(x, tokens), dropout)
+            out = self._ungroup(out, tokens, channels)
         out = self.proj_drop(self.proj(out), training=training)
         out = ops.reshape(out, (-1, *shape[1:]))
         if return_attention_scores:
+            scores = self._scores_per_head(weights, tokens)
             heads_shape = (-1, *shape[1:-2], self.num_heads, tokens, tokens)
             return out, ops.reshape(scores, heads_shape)
         return out

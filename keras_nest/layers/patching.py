@@ -64,7 +64,7 @@ class PatchEmbedding(SublayerInitializers, keras.layers.Layer):
         return config
 
 
-def _stage_size(size, kernel, stride, padding):
+def stage_size(size, kernel, stride, padding):
     """Output edge of a conv or pool as PyTorch computes it (floor)."""
     return (size + 2 * padding - kernel) // stride + 1
 
@@ -151,10 +151,10 @@ class ConvTokenizer(SublayerInitializers, keras.layers.Layer):
             )
         size = [height, width]
         for _ in range(self.conv_layers):
-            size = [_stage_size(s, self.kernel_size, self.strides, self.padding) for s in size]
+            size = [stage_size(s, self.kernel_size, self.strides, self.padding) for s in size]
             if self.max_pool:
                 size = [
-                    _stage_size(s, self.pool_size, self.pool_strides, self.pool_padding)
+                    stage_size(s, self.pool_size, self.pool_strides, self.pool_padding)
                     for s in size
                 ]
             if min(size) < 1:

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from keras_nest.layers import kernels
 from keras_nest.layers.attention import MultiHeadSelfAttention, attention_output_spec
 from keras_nest.layers.initializers import SublayerInitializers
 
@@ -85,7 +86,7 @@ class Mlp(SublayerInitializers, keras.layers.Layer):
 
     def call(self, inputs, training=None):
         x = self.fc1(inputs)
-        x = ops.gelu(x, approximate=self.gelu == "tanh")
+        x = kernels.gelu(x, approximate=self.gelu == "tanh")
         x = self.drop(x, training=training)
         return self.drop(self.fc2(x), training=training)
 

@@ -1,5 +1,7 @@
 """Layer behaviour against NumPy and timm references."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -12,8 +14,9 @@ from keras_nest.layers import (
     PositionEmbedding,
     StochasticDepth,
     TransformerBlock,
+    kernels,
 )
-from tests.conftest import max_abs_diff, to_numpy
+from tests.conftest import BACKEND, max_abs_diff, to_numpy
 
 pytestmark = pytest.mark.core
 
@@ -88,8 +91,10 @@ def test_block_aggregation_matches_timm_conv_pool():
     assert max_abs_diff(to_numpy(layer(x)), expected) < 1e-5
 
 
+@pytest.mark.parametrize("kernel", kernels.KERNELS)
 @pytest.mark.parametrize("multi_query", [False, True])
-def test_attention_matches_reference_over_blocks(multi_query):
+def test_attention_matches_reference_over_blocks(multi_query, kernel, monkeypatch):
+    monkeypatch.setattr(kernels, "attention_kernel", lambda training: kernel)
     rng = np.random.default_rng(0)
     heads = 4
     x = rng.normal(size=(2, 3, 5, 16)).astype("float32")  # (B, T, N, C)
@@ -101,6 +106,7 @@ def test_attention_matches_reference_over_blocks(multi_query):
         x, *params, heads=heads, kv_heads=1 if multi_query else heads
     )
     assert max_abs_diff(to_numpy(layer(x)), expected) < 1e-4
+    assert max_abs_diff(to_numpy(layer(x, training=True)), expected) < 1e-4
     out, scores = layer(x, return_attention_scores=True)
     assert scores.shape == (2, 3, heads, 5, 5)
     assert max_abs_diff(to_numpy(out), expected) < 1e-4
@@ -149,3 +155,19 @@ def test_patch_embedding_shape_and_size_check():
     assert layer(np.zeros((1, 16, 24, 3), "float32")).shape == (1, 4, 6, 8)
     with pytest.raises(ValueError, match="4x4 patches"):
         PatchEmbedding(8, 4)(np.zeros((1, 18, 16, 3), "float32"))
+
+
+def test_gelu_exact_and_tanh():
+    x = np.linspace(-8, 8, 161).astype("float32")
+    erf = np.vectorize(math.erf)(x.astype("float64") / math.sqrt(2))
+    assert max_abs_diff(to_numpy(kernels.gelu(x)), x * 0.5 * (1 + erf)) < 1e-6
+    tanh = (
+        0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x.astype("float64") ** 3)))
+    )
+    assert max_abs_diff(to_numpy(kernels.gelu(x, approximate=True)), tanh) < 1e-5
+
+
+def test_attention_kernel_per_backend():
+    expected = {"jax": ("deferred", "softmax"), "tensorflow": ("softmax", "softmax")}
+    infer, train = expected.get(BACKEND, ("fused", "fused"))
+    assert (kernels.attention_kernel(False), kernels.attention_kernel(True)) == (infer, train)

@@ -1,0 +1,86 @@
+"""Where keras_nest computes the same function differently per backend and device, for speed.
+
+Every choice here gives the same result up to float rounding (the layer
+tests check each way against NumPy on every backend); ``benchmarks/kernels.py``
+measures them.
+"""
+
+import functools
+
+import keras
+from keras import ops
+
+KERNELS = ("fused", "deferred", "softmax")
+
+
+@functools.cache
+def _jax_on_cpu():
+    return keras.distribution.list_devices()[0].startswith("cpu")
+
+
+def attention_kernel(training):
+    """The fastest of :data:`KERNELS` on this backend and device.
+
+    ``"fused"`` is ``keras.ops.dot_product_attention``: PyTorch's fused
+    kernels on every device, cuDNN or splash attention on JAX GPUs and TPUs.
+    On JAX's CPU and on TensorFlow (every device) it is a generic graph in a
+    layout that costs transposes, slower than the compositions here, as
+    ``benchmarks/kernels.py`` measures on NesT-T's first level (batch 8,
+    2-core CPU, ms per call of fused / deferred / softmax):
+
+    - JAX on CPU: inference 115 / 47 / 83, training 387 / 318 / 275;
+    - TensorFlow: inference 54 / 49 / 43, training 208 / 195 / 149;
+    - PyTorch: inference 61 / 205 / 98, training 182 / 435 / 239.
+    """
+    backend = keras.backend.backend()
+    if backend == "jax" and _jax_on_cpu():
+        return "softmax" if training else "deferred"
+    if backend == "tensorflow":
+        return "softmax"
+    return "fused"
+
+
+def softmax_attention(q, k, v, dropout=None):
+    """Softmax attention written out; returns the output and the weights.
+
+    Args:
+        q: ``(B, G, M, d)`` queries, already scaled.
+        k, v: ``(B, G, N, d)`` keys and values of the same ``G`` groups.
+        dropout: optional callable applied to the weights before the value product.
+
+    Returns:
+        ``(B, G, M, d)`` outputs and the ``(B, G, M, N)`` weights before
+        dropout (softmax in float32, cast to the values' dtype).
+    """
+    logits = ops.matmul(q, ops.swapaxes(k, -1, -2))
+    weights = ops.cast(ops.softmax(ops.cast(logits, "float32"), axis=-1), v.dtype)
+    dropped = weights if dropout is None else dropout(weights)
+    return ops.matmul(dropped, v), weights
+
+
+def deferred_softmax_attention(q, k, v):
+    """Softmax attention normalised after the value product (shapes as :func:`softmax_attention`).
+
+    ``exp(l - max l) @ v / sum exp(l - max l)`` divides ``(M, d)`` outputs
+    instead of ``(M, N)`` weights: the same result up to float rounding, with
+    one pass less over the largest tensor. Returns the outputs only.
+    """
+    logits = ops.cast(ops.matmul(q, ops.swapaxes(k, -1, -2)), "float32")
+    weights = ops.exp(logits - ops.max(logits, axis=-1, keepdims=True))
+    total = ops.sum(weights, axis=-1, keepdims=True)
+    return ops.matmul(ops.cast(weights, v.dtype), v) / ops.cast(total, v.dtype)
+
+
+def gelu(x, approximate=False):
+    """GELU: ``x * Phi(x)``, or its tanh approximation with ``approximate=True``.
+
+    The exact form is written ``x/2 * (1 + erf(x / sqrt 2))`` as PyTorch
+    computes it: XLA (JAX, TensorFlow) compiles that to a faster kernel than
+    ``ops.gelu``'s ``erfc`` form (an MLP at NesT-T's first level: 51 against
+    63 ms on JAX, 33 against 39 on TensorFlow), while PyTorch runs eagerly and
+    its one native kernel is faster (53 against 121 ms).
+    """
+    if approximate or keras.backend.backend() == "torch":
+        return ops.gelu(x, approximate=approximate)
+    half = ops.cast(0.5, x.dtype)
+    return half * x * (1 + ops.erf(x * ops.cast(0.5**0.5, x.dtype)))
