@@ -79,15 +79,15 @@ def test_attention_matmuls_per_block():
 
 def test_layers_by_hand():
     inputs = keras.Input((8, 8, 3))
-    x = keras.layers.Conv2D(4, 3, strides=2, padding="same")(inputs)  # 4x4x4
-    x = keras.layers.LayerNormalization()(x)
+    x = keras.layers.Conv2D(4, 3, strides=2, padding="same", name="conv")(inputs)  # 4x4x4
+    x = keras.layers.LayerNormalization(name="norm")(x)
     x = keras.layers.Reshape((16, 4))(x)
-    outputs = keras.layers.Dense(5)(x)
+    outputs = keras.layers.Dense(5, name="dense")(x)
     result = count_flops(keras.Model(inputs, outputs))
     assert result.conv == 4 * 4 * (3 * 3 * 3) * 4
     assert result.norm == 16 * 4 * 5
     assert result.linear == 16 * 4 * 5
-    assert result.layers == {"conv2d": 1728, "layer_normalization": 320, "dense": 320}
+    assert result.layers == {"conv": 1728, "norm": 320, "dense": 320}
     assert "0.00 GMACs" in str(result)
 
 
