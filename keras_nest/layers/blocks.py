@@ -41,6 +41,13 @@ def deblockify(x, block_size):
     return ops.reshape(x, (-1, grid * bh, grid * bw, channels))
 
 
+def deblockified_shape(shape, block_size):
+    """The map shape :func:`deblockify` makes of blocks of ``shape`` ``(B, T, N, C)``."""
+    bh, bw = block_size
+    grid = math.isqrt(shape[1])
+    return (shape[0], grid * bh, grid * bw, shape[3])
+
+
 def check_blocks(name, shape, block_size):
     """Raises a ValueError unless ``shape`` (B, T, N, C) is a square grid of blocks."""
     bh, bw = block_size
@@ -105,9 +112,7 @@ class Deblockify(keras.layers.Layer):
         return deblockify(inputs, self.block_size)
 
     def compute_output_shape(self, input_shape):
-        bh, bw = self.block_size
-        grid = math.isqrt(input_shape[1])
-        return (input_shape[0], grid * bh, grid * bw, input_shape[3])
+        return deblockified_shape(input_shape, self.block_size)
 
     def get_config(self):
         config = super().get_config()
@@ -150,8 +155,7 @@ class BlockAggregation(SublayerInitializers, keras.layers.Layer):
             raise ValueError(
                 f"{self.name}: needs an even block grid to merge 2x2 blocks, got {grid}x{grid}."
             )
-        bh, bw = self.block_size
-        map_shape = (input_shape[0], grid * bh, grid * bw, input_shape[3])
+        map_shape = deblockified_shape(input_shape, self.block_size)
         self.conv = keras.layers.Conv2D(
             self.filters,
             3,

@@ -31,6 +31,7 @@ from keras_nest.layers import (
     SequencePooling,
     TransformerBlock,
 )
+from keras_nest.layers.blocks import deblockified_shape
 from keras_nest.layers.patching import stage_size
 
 KINDS = ("linear", "conv", "attention", "norm")  # the kinds that make up FlopCount.macs
@@ -188,10 +189,7 @@ def _conv_tokenizer(layer, shape, count, name):
 
 
 def _block_aggregation(layer, shape, count, name):
-    grid = math.isqrt(shape[1])
-    bh, bw = layer.block_size
-    map_shape = (1, grid * bh, grid * bw, shape[-1])
-    out = _conv(layer.conv, map_shape, count, name)
+    out = _conv(layer.conv, deblockified_shape(shape, layer.block_size), count, name)
     _layer_norm(layer.norm, out, count, name)
     count.add("relu_and_pool", name, math.prod(out[1:]))  # the max-pool's input
 
