@@ -10,6 +10,8 @@ import collections
 import dataclasses
 import math
 import os
+import tempfile
+import zipfile
 
 import h5py
 import keras
@@ -19,6 +21,7 @@ from keras_nest.weights.readers import read_checkpoint
 
 CACHE_SUBDIR = "models/keras_nest"
 CACHE_DIR = None  # None: the Keras home, ~/.keras or $KERAS_HOME
+KERAS_ARCHIVE_WEIGHTS = "model.weights.h5"  # the weights inside a .keras file
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,19 +41,33 @@ class WeightsFile:
     classes: int
 
 
+def cache_home():
+    """The folder ``keras.utils.get_file`` caches in: ``CACHE_DIR``, else the Keras
+    home (``$KERAS_HOME`` or ``~/.keras``); where that folder is not writable,
+    ``.keras`` in the temporary folder, as Keras does."""
+    home = CACHE_DIR or os.environ.get("KERAS_HOME") or os.path.join("~", ".keras")
+    home = os.path.expanduser(home)
+    if os.access(home, os.W_OK):
+        return home
+    return os.path.join("/tmp" if os.path.isdir("/tmp") else tempfile.gettempdir(), ".keras")
+
+
 def fetch(weights_file):
     """Downloads (or finds in the Keras cache) a published checkpoint; returns its path.
 
     Raises:
         ValueError: if the file's hash does not match the published one.
+        ConnectionError: if it is not cached and cannot be downloaded; the
+            message gives the cache path to put it at by hand.
     """
+    home = cache_home()
     try:
         return keras.utils.get_file(
             fname=weights_file.filename,
             origin=weights_file.url,
             file_hash=weights_file.sha256,
             hash_algorithm="sha256",
-            cache_dir=CACHE_DIR,
+            cache_dir=home,
             cache_subdir=CACHE_SUBDIR,
         )
     except ValueError as error:
@@ -59,6 +76,13 @@ def fetch(weights_file):
             f"match its sha256 {weights_file.sha256}; the file is corrupt or has "
             f"changed upstream. ({error})"
         ) from error
+    except Exception as error:
+        cached = os.path.join(home, CACHE_SUBDIR, weights_file.filename)
+        raise ConnectionError(
+            f"Could not download {weights_file.filename} ({error}). Either download "
+            f"{weights_file.url} yourself and put it at {cached}, or pass "
+            "weights=<path of the downloaded file>."
+        ) from None
 
 
 def resize_linear(grid, size, align_corners=True):
@@ -176,33 +200,86 @@ def is_keras_weights(path):
     return os.fspath(path).endswith(".weights.h5")
 
 
-def load_keras_weights(model, path):
+def stored_shapes(path, source):
+    """The tensor shapes in a ``.weights.h5`` at ``path``: ``(model, optimizer)``.
+
+    Keras stores a model's variables under its layers (and its own ``vars``)
+    and, once compiled and trained, the optimizer's under the top-level group
+    ``optimizer``. Returns a Counter of the model's shapes and the number of
+    optimizer tensors. ``source`` names the file in the error.
+
+    Raises:
+        ValueError: if the file is no readable HDF5 file.
+    """
+    model, optimizer = collections.Counter(), 0
+    try:
+        with h5py.File(path, "r") as file:
+            for name, item in file.items():
+                shapes = _dataset_shapes(item)
+                if name == "optimizer":
+                    optimizer += len(shapes)
+                else:
+                    model.update(shapes)
+    except OSError as error:
+        raise ValueError(f"{source!r} is not a readable Keras weights file ({error}).") from None
+    return model, optimizer
+
+
+def _dataset_shapes(item):
+    """Shapes of the HDF5 dataset ``item``, or of every dataset under the group ``item``."""
+    if isinstance(item, h5py.Dataset):
+        return [item.shape]
+    shapes = []
+    item.visititems(lambda _, x: shapes.append(x.shape) if isinstance(x, h5py.Dataset) else None)
+    return shapes
+
+
+def load_keras_weights(model, path, source=None):
     """``model.load_weights(path)``, refusing a file made for another model.
 
     Keras matches ``.weights.h5`` entries by layer structure and skips what it
     does not find, so a file from a deeper model would load silently; the
-    tensors in the file are therefore checked (count and shapes) first.
+    model's tensors in the file are therefore checked (count and shapes)
+    first. An optimizer's state, saved after training, is left out.
+    ``source`` names the file in errors (default: ``path``).
     """
-    stored = collections.Counter()
-    with h5py.File(path, "r") as file:
-        file.visititems(
-            lambda _, item: stored.update([item.shape]) if isinstance(item, h5py.Dataset) else None
-        )
+    source = path if source is None else source
+    stored, optimizer = stored_shapes(path, source)
     expected = collections.Counter(tuple(v.shape) for v in model.weights)
     if stored != expected:
         extra = sorted((stored - expected).elements())
         absent = sorted((expected - stored).elements())
+        besides = f" (and {optimizer} of an optimizer's state, which are not loaded)"
         raise ValueError(
-            f"The Keras weights file {path!r} does not fit {model.name}: it holds "
-            f"{sum(stored.values())} tensors, the model {sum(expected.values())}. Shapes "
-            f"only in the file: {extra[:10]}; only in the model: {absent[:10]}."
+            f"The Keras weights file {source!r} does not fit {model.name}: it holds "
+            f"{sum(stored.values())} weight tensors{besides if optimizer else ''}, the model "
+            f"{sum(expected.values())}. Shapes only in the file: {extra[:10]}; only in the "
+            f"model: {absent[:10]}."
         )
     try:
         model.load_weights(path)
     except ValueError as error:
         raise ValueError(
-            f"The Keras weights file {path!r} does not fit {model.name}: {error}"
-        ) from error
+            f"The Keras weights file {source!r} does not fit {model.name}: {error}"
+        ) from None
+
+
+def load_keras_model_weights(model, path):
+    """Loads the weights of a whole saved model (``.keras``) into ``model``.
+
+    A ``.keras`` file is a zip archive holding ``model.weights.h5``, which is
+    checked and loaded as :func:`load_keras_weights` does.
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            with zipfile.ZipFile(path) as archive:
+                weights = archive.extract(KERAS_ARCHIVE_WEIGHTS, folder)
+        except (zipfile.BadZipFile, KeyError) as error:
+            raise ValueError(
+                f"{path!r} is not a readable .keras file (a zip archive holding "
+                f"{KERAS_ARCHIVE_WEIGHTS}): {error}"
+            ) from None
+        load_keras_weights(model, weights, source=path)
 
 
 def load_weights(
@@ -212,8 +289,8 @@ def load_weights(
 
     Args:
         model: the model, built with random weights.
-        weights: None, a name in ``named_weights``, a ``.weights.h5`` path or a
-            checkpoint path that ``convert`` understands.
+        weights: None, a name in ``named_weights``, a ``.weights.h5`` or
+            ``.keras`` path, or a checkpoint path that ``convert`` understands.
         named_weights: ``{name: WeightsFile}`` of this model's published weights.
         convert: ``convert(state) -> {variable path: array}``.
         include_top, classes: the model's head; the checkpoint's head is left
@@ -231,9 +308,16 @@ def load_weights(
         skip_head = skip_head or classes != published.classes
     else:
         path = os.fspath(weights)
+    if path.endswith(".keras"):
+        load_keras_model_weights(model, path)
+        return
     if is_keras_weights(path):
         load_keras_weights(model, path)
         return
-    converted = convert(read_checkpoint(path))
+    state = read_checkpoint(path)
+    try:
+        converted = convert(state)
+    except ValueError as error:
+        raise ValueError(f"{path!r}: {error}") from None
     ignore = tuple(head_paths) if skip_head else ()
     assign_weights(model, converted, source=path, ignore=ignore, resize=resize)

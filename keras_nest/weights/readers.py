@@ -1,18 +1,25 @@
 """Checkpoint files to a flat ``{name: numpy array}`` dict, whatever their format.
 
 - ``.safetensors``: with the safetensors package (numpy only).
-- ``.pth`` / ``.pt`` / ``.bin``: a torch state dict (torch imported only here);
-  a ``{"state_dict": ...}`` or ``{"model": ...}`` wrapper is unwrapped.
+- ``.pth`` / ``.pt`` / ``.bin`` / ``.pth.tar``: a torch state dict, read without
+  torch (:mod:`keras_nest.weights.torch_pickle`) from torch's zip format, with
+  torch only from its legacy format; a ``{"state_dict": ...}``, ``{"model": ...}``
+  or ``{"model_state_dict": ...}`` wrapper is unwrapped.
 - ``.npz``: the arrays under their own keys.
 - anything else is tried as a Flax msgpack checkpoint (the official NesT
   ``ckpt.*`` files) when flax is installed; nested keys are joined with "/".
 """
 
 import os
+import zipfile
 
+import ml_dtypes
 import numpy as np
 
-TORCH_SUFFIXES = (".pth", ".pt", ".bin")
+from keras_nest.weights.torch_pickle import is_legacy_torch, load_torch_zip
+
+TORCH_SUFFIXES = (".pth", ".pt", ".bin", ".pth.tar")
+_WRAPPERS = ("state_dict", "model", "model_state_dict")
 
 
 def read_checkpoint(path):
@@ -20,21 +27,46 @@ def read_checkpoint(path):
 
     Raises:
         ValueError: if the file cannot be read as any supported format.
+        ImportError: if its format needs a package that is not installed.
     """
+    return _reading(path, _read_flat)
+
+
+def read_torch_file(path):
+    """The whole object a torch checkpoint at ``path`` holds, tensors as numpy arrays.
+
+    Wrappers stay as they are (``{"model_state_dict": ..., "dynamic_threshold":
+    ...}``); tensors keep their dtype (bfloat16 as ``ml_dtypes.bfloat16``);
+    objects of other classes (an ``argparse.Namespace``) are inert
+    :class:`~keras_nest.weights.torch_pickle.PickledObject` s.
+
+    Raises:
+        ValueError: if the file is no torch checkpoint, or asks to run code.
+        ImportError: if it is in torch's legacy format and torch is not installed.
+    """
+    return _reading(path, _torch_object)
+
+
+def _reading(path, read):
+    """``read(path)``, any failure but a missing package a ValueError naming the file."""
     path = os.fspath(path)
     try:
-        if path.endswith(".safetensors"):
-            return _read_safetensors(path)
-        if path.endswith(TORCH_SUFFIXES):
-            return _read_torch(path)
-        if path.endswith(".npz"):
-            with np.load(path, allow_pickle=False) as archive:
-                return {key: archive[key] for key in archive.files}
-        return _read_flax(path)
+        return read(path)
     except ImportError:
         raise
     except Exception as error:
-        raise ValueError(f"Could not read checkpoint {path!r}: {error}") from error
+        raise ValueError(f"Could not read checkpoint {path!r}: {error}") from None
+
+
+def _read_flat(path):
+    if path.endswith(".safetensors"):
+        return _read_safetensors(path)
+    if path.endswith(TORCH_SUFFIXES):
+        return _read_torch(path)
+    if path.endswith(".npz"):
+        with np.load(path, allow_pickle=False) as archive:
+            return {key: archive[key] for key in archive.files}
+    return _read_flax(path)
 
 
 def _read_safetensors(path):
@@ -44,28 +76,61 @@ def _read_safetensors(path):
 
 
 def _read_torch(path):
-    try:
-        import torch
-    except ImportError as error:
-        raise ImportError(
-            f"Reading {path!r} needs torch (pip install torch); "
-            "a .safetensors file needs only numpy and safetensors."
-        ) from error
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    for wrapper in ("state_dict", "model"):
+    """A torch state dict, unwrapped, as ``{name: float32 array}``."""
+    state = _torch_object(path)
+    for wrapper in _WRAPPERS:
         if isinstance(state, dict) and isinstance(state.get(wrapper), dict):
             state = state[wrapper]
-    return {name: tensor.float().numpy() for name, tensor in state.items()}
+    if not isinstance(state, dict):
+        raise ValueError(f"it holds a {type(state).__name__}, not a state dict")
+    others = [name for name, value in state.items() if not isinstance(value, np.ndarray)]
+    if others:
+        raise ValueError(f"it is not a state dict: {others[:5]} are not tensors")
+    return {name: array.astype(np.float32) for name, array in state.items()}
+
+
+def _torch_object(path):
+    if zipfile.is_zipfile(path):
+        return load_torch_zip(path)
+    if is_legacy_torch(path):
+        return _load_legacy_torch(path)
+    raise ValueError("it is neither in torch's zip format nor in its legacy format")
+
+
+def _load_legacy_torch(path):
+    """A file of torch's legacy (non-zip) format, through torch itself."""
+    try:
+        import torch
+    except ImportError:
+        raise ImportError(
+            f"{path!r} is in torch's legacy (non-zip) format, which only torch reads: "
+            "pip install torch, or save it again with a torch of version 1.6 or later."
+        ) from None
+
+    def to_numpy(value):
+        if isinstance(value, torch.Tensor):
+            value = value.detach().cpu()
+            if value.dtype == torch.bfloat16:
+                return value.view(torch.int16).numpy().view(ml_dtypes.bfloat16)
+            return value.numpy()
+        if isinstance(value, dict):
+            return {key: to_numpy(item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            items = [to_numpy(item) for item in value]
+            return items if isinstance(value, list) else tuple(items)
+        return value
+
+    return to_numpy(torch.load(path, map_location="cpu", weights_only=True))
 
 
 def _read_flax(path):
     try:
         from flax import serialization
-    except ImportError as error:
+    except ImportError:
         raise ImportError(
-            f"{path!r} is not .safetensors, .pth, .bin or .npz; reading it as an "
-            "official Flax checkpoint needs flax (pip install flax)."
-        ) from error
+            f"{path!r} is not .weights.h5, .keras, .safetensors, .pth, .pt, .bin, .pth.tar "
+            "or .npz; reading it as an official Flax checkpoint needs flax (pip install flax)."
+        ) from None
     with open(path, "rb") as file:
         tree = serialization.msgpack_restore(file.read())
     return flatten_tree(tree)
