@@ -13,15 +13,16 @@ $(PY):
 	$(PY) -m pip install -q --upgrade pip
 
 # Each stamp records that the extras of one target are installed; setup.cfg changes redo it.
-$(VENV)/.demo-deps: setup.cfg | $(PY)
-	$(PY) -m pip install -q -e ".[jax,tensorflow,data,train]"
+# The demo installs only the backend it runs on.
+$(VENV)/.demo-deps-$(DEMO_BACKEND): setup.cfg | $(PY)
+	$(PY) -m pip install -q -e ".[$(DEMO_BACKEND),data,train]"
 	touch $@
 
 $(VENV)/.test-deps: setup.cfg | $(PY)
 	$(PY) -m pip install -q -e ".[jax,tensorflow,torch,data,train,test]"
 	touch $@
 
-demo: $(VENV)/.demo-deps
+demo: $(VENV)/.demo-deps-$(DEMO_BACKEND)
 	KERAS_BACKEND=$(DEMO_BACKEND) TF_CPP_MIN_LOG_LEVEL=3 $(PY) examples/train_digits.py
 
 test: $(VENV)/.test-deps
