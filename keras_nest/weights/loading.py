@@ -282,8 +282,26 @@ def load_keras_model_weights(model, path):
         load_keras_weights(model, weights, source=path)
 
 
+def is_checkpoint_file(weights, named_weights):
+    """True where ``weights`` is a checkpoint file that a family converter reads:
+    not None, not the name of published weights, not a Keras file."""
+    if weights is None or weights in named_weights:
+        return False
+    path = os.fspath(weights)
+    return not (path.endswith(".keras") or is_keras_weights(path))
+
+
 def load_weights(
-    model, weights, *, named_weights, convert, include_top, classes, head_paths, resize=None
+    model,
+    weights,
+    *,
+    named_weights,
+    convert,
+    include_top,
+    classes,
+    head_paths,
+    resize=None,
+    state=None,
 ):
     """Loads ``weights`` into a freshly built model, whatever form they take.
 
@@ -298,6 +316,9 @@ def load_weights(
             trained for another number of classes (the head stays fresh).
         head_paths: variable paths of the classifier.
         resize: passed to :func:`assign_weights`.
+        state: the checkpoint file ``weights`` already read (with
+            :func:`~keras_nest.weights.readers.read_checkpoint`), where the
+            builder needed to look at it first; None reads it here.
     """
     if weights is None:
         return
@@ -314,7 +335,8 @@ def load_weights(
     if is_keras_weights(path):
         load_keras_weights(model, path)
         return
-    state = read_checkpoint(path)
+    if state is None:
+        state = read_checkpoint(path)
     try:
         converted = convert(state)
     except ValueError as error:

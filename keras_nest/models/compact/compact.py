@@ -36,7 +36,8 @@ from keras_nest.models import application, imagenet
 from keras_nest.models.attention_maps import TransformerModel
 from keras_nest.models.compact.convert import convert
 from keras_nest.models.compact.weights import COMPACT_WEIGHTS
-from keras_nest.models.registry import register
+from keras_nest.models.registry import list_models, register
+from keras_nest.presets.compact import COMPACT
 from keras_nest.weights.loading import load_weights, token_grid_resizer
 
 POSITIONAL_EMBEDDINGS = ("learnable", "sine", "none")
@@ -142,13 +143,19 @@ def _compact_transformer(
         model,
         weights,
         named_weights=named_weights,
-        convert=lambda state: convert(state, positional_embedding),
+        convert=lambda state: convert(state, positional_embedding, _learnable_variant(name)),
         include_top=include_top,
         classes=classes,
         head_paths=head_paths,
         resize=token_grid_resizer(grid, int(class_token), align_corners=False),
     )
     return model
+
+
+def _learnable_variant(name):
+    """The registered learnable twin of a sine model named ``name``, or None."""
+    twin = name.replace("_sine", "")
+    return twin if twin != name and twin in list_models() else None
 
 
 def CCT(
@@ -189,7 +196,9 @@ def CCT(
                 weights, a ``.weights.h5`` file, or an authors'-layout state
                 dict (``.pth``, ``.bin``, ``.safetensors``; vit-pytorch's CCT
                 has the same layout). Position embeddings are resized
-                bilinearly to the input size, as the authors do.
+                bilinearly to the input size, as the authors do. A sine
+                model takes a checkpoint that stores the sinusoid or no
+                table, and refuses a learned table with a ValueError.
             input_tensor: optional Keras tensor to use as the image input.
             input_shape: ``(height, width, channels)``; default
                 ``default_size`` square (32).
@@ -271,14 +280,6 @@ def ViTLite(num_layers, num_heads, mlp_ratio, embed_dim, patch_size=4, name="vit
 
 
 # ----------------------------------------------------------------------------- variants
-# Preset by layer count: (heads, MLP ratio, width), as the authors' cct_2 ... cct_14.
-SIZES = {
-    2: dict(num_layers=2, num_heads=2, mlp_ratio=1, embed_dim=128),
-    4: dict(num_layers=4, num_heads=2, mlp_ratio=1, embed_dim=128),
-    6: dict(num_layers=6, num_heads=4, mlp_ratio=2, embed_dim=256),
-    7: dict(num_layers=7, num_heads=4, mlp_ratio=2, embed_dim=256),
-    14: dict(num_layers=14, num_heads=6, mlp_ratio=3, embed_dim=384),
-}
 _VARIANT_DOC = """Builds {title}{sine} at {size}x{size} ({classes} classes by default).
 
     keras.applications-style constructor; see :func:`{builder}` for every
@@ -287,48 +288,29 @@ _VARIANT_DOC = """Builds {title}{sine} at {size}x{size} ({classes} classes by de
     """
 
 
-def _register(variant, title, builder, arch, size, default_classes, positional_embedding):
-    """Registers ``variant``: ``builder(**arch)`` at ``size`` with the authors' defaults."""
+def _register(variant):
+    """Registers ``COMPACT[variant]``: its builder with its arguments and the authors' defaults."""
+    preset = COMPACT[variant]
+    builder = {"CCT": CCT, "CVT": CVT, "ViTLite": ViTLite}[preset["builder"]]
     named_weights = COMPACT_WEIGHTS.get(variant, {})
+    embedding = preset["positional_embedding"]
     doc = _VARIANT_DOC.format(
-        title=title,
-        sine=" with sinusoidal position embedding" if positional_embedding == "sine" else "",
-        size=size,
-        classes=default_classes,
+        title=preset["label"],
+        sine=" with sinusoidal position embedding" if embedding == "sine" else "",
+        size=preset["image_size"],
+        classes=preset["classes"],
         builder=builder.__name__,
         weights=" or ".join(repr(w) for w in sorted(named_weights)) or "(none published)",
     )
-    arch = dict(arch, default_size=size, positional_embedding=positional_embedding)
+    arch = dict(preset["arch"], default_size=preset["image_size"], positional_embedding=embedding)
     build = application.variant_constructor(
-        variant, variant, builder, arch, named_weights, default_classes, doc
+        variant, variant, builder, arch, named_weights, preset["classes"], doc
     )
     register(variant)(build)
 
 
-def _register_family():
-    cct = [(2, 3, 2, 32, 10), (4, 3, 2, 32, 10), (6, 3, 1, 32, 10), (6, 3, 2, 32, 10)]
-    cct += [(7, 3, 1, 32, 10), (7, 3, 2, 32, 10), (7, 7, 2, 224, 102)]
-    cct += [(14, 7, 2, 224, 1000), (14, 7, 2, 384, 1000)]
-    for suffix, embedding in (("", "learnable"), ("_sine", "sine")):
-        for layers, kernel, convs, size, classes in cct:
-            variant = f"cct_{layers}_{kernel}x{convs}_{size}"
-            arch = dict(SIZES[layers], kernel_size=kernel, conv_layers=convs)
-            title = f"CCT-{layers}/{kernel}x{convs}"
-            _register(variant + suffix, title, CCT, arch, size, classes, embedding)
-        for layers in (2, 4, 6, 7):
-            arch = dict(SIZES[layers], patch_size=4)
-            for family, builder, title in (("vit_lite", ViTLite, "ViT-Lite"), ("cvt", CVT, "CVT")):
-                variant = f"{family}_{layers}_4_32{suffix}"
-                _register(variant, f"{title}-{layers}/4", builder, arch, 32, 10, embedding)
-    # The authors' names for the same models with another default head.
-    cct_7 = dict(SIZES[7], kernel_size=3, conv_layers=1)
-    cct_14 = dict(SIZES[14], kernel_size=7, conv_layers=2)
-    _register("cct_7_3x1_32_c100", "CCT-7/3x1", CCT, cct_7, 32, 100, "learnable")
-    _register("cct_7_3x1_32_sine_c100", "CCT-7/3x1", CCT, cct_7, 32, 100, "sine")
-    _register("cct_14_7x2_384_fl", "CCT-14/7x2", CCT, cct_14, 384, 102, "learnable")
-
-
-_register_family()
+for _variant in COMPACT:
+    _register(_variant)
 
 
 def preprocess_input(x, dataset="imagenet", data_format=None):

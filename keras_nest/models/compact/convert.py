@@ -8,7 +8,8 @@ The authors' keys and the Keras names they become::
 
     tokenizer.conv_layers.{i}.0.{weight,bias}   tokenizer/conv_{i}/{kernel,bias}
     classifier.class_emb                        class_token/token        (ViT-Lite)
-    classifier.positional_emb                   pos_embed/embedding      (learnable)
+    classifier.positional_emb                   pos_embed/embedding      (learnable;
+                                                a sine model checks it is the sinusoid)
     classifier.blocks.{i}.pre_norm              block_{i}/norm1/{gamma,beta}
     classifier.blocks.{i}.self_attn.qkv         block_{i}/attn/qkv/kernel
     classifier.blocks.{i}.self_attn.proj        block_{i}/attn/proj/{kernel,bias}
@@ -23,9 +24,11 @@ import re
 
 import numpy as np
 
+from keras_nest.layers.position import sinusoid_table
 from keras_nest.weights.torch_layouts import TORCH_NORM, torch_conv, torch_dense, torch_param
 
 _POSITION_KEY = "classifier.positional_emb"
+_SINE_TOLERANCE = 1e-4
 _CONV = re.compile(r"tokenizer\.conv_layers\.(\d+)\.0\.(weight|bias)")
 _BLOCK = re.compile(r"classifier\.blocks\.(\d+)\.(.+)\.(weight|bias)")
 _BLOCK_MODULES = {
@@ -52,20 +55,57 @@ def check_layout(state):
         )
 
 
-def convert(state, positional_embedding):
+def check_sine_table(table, learnable_variant=None):
+    """Raises a ValueError unless ``table`` is the authors' sinusoid (or None).
+
+    The authors' sine models keep their sinusoid as a frozen parameter, so
+    their checkpoints store it; a learned table under the same key comes from
+    a model built with a learnable embedding (the authors' ``*_sine``
+    functions build one since January 2022), which a sine model cannot run.
+
+    Args:
+        table: the checkpoint's ``classifier.positional_emb``, or None.
+        learnable_variant: the registered model with a learnable embedding to
+            suggest instead, or None to suggest ``positional_embedding="learnable"``.
+    """
+    if table is None:
+        return
+    if table.ndim == 3 and len(table) == 1:
+        error = np.max(np.abs(table[0] - sinusoid_table(*table.shape[1:])), initial=0.0)
+        if error <= _SINE_TOLERANCE:
+            return
+        found = f"differs from the authors' sinusoid of that shape by up to {error:.3g}"
+    else:
+        found = "is not shaped (1, tokens, width) as a sinusoid is"
+    fix = 'pass positional_embedding="learnable"'
+    if learnable_variant:
+        fix = f"load it into {learnable_variant!r}, the same model with a learnable one, or {fix}"
+    raise ValueError(
+        "This checkpoint is for a learnable position embedding, not a sine model's: its "
+        f"{_POSITION_KEY} {tuple(table.shape)} {found} (the authors' *_sine functions "
+        f"have built a learnable embedding since January 2022). To use it, {fix}."
+    )
+
+
+def convert(state, positional_embedding, learnable_variant=None):
     """Converts an authors'-layout state dict to ``{keras path: array}``.
 
     Args:
         state: ``{name: array}`` as read from the file; a ``module.`` prefix
             (a model saved from ``DataParallel``) is dropped.
         positional_embedding: the target model's ("learnable", "sine" or
-            "none"). A sine model ignores a stored table, as the authors do
-            (they overwrite it with a freshly computed one).
+            "none"). A sine model computes its table, so it drops a stored
+            one once :func:`check_sine_table` has found it to be the sinusoid.
+        learnable_variant: passed to :func:`check_sine_table`.
+
+    Raises:
+        ValueError: for another family's checkpoint, or a learned table for a
+            sine model.
     """
     state = {key.removeprefix("module."): np.asarray(value) for key, value in state.items()}
     check_layout(state)
     if positional_embedding == "sine":
-        state.pop(_POSITION_KEY, None)
+        check_sine_table(state.pop(_POSITION_KEY, None), learnable_variant)
     out = {}
     for name, array in state.items():
         conv = _CONV.fullmatch(name)

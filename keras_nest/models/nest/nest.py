@@ -35,6 +35,7 @@ from keras_nest.models.attention_maps import TransformerModel
 from keras_nest.models.nest.convert import convert
 from keras_nest.models.nest.weights import NEST_WEIGHTS
 from keras_nest.models.registry import register
+from keras_nest.presets.nest import NEST
 from keras_nest.weights.loading import load_weights, resize_linear
 
 ATTENTION_KINDS = ("multi_head", "multi_query")
@@ -195,55 +196,6 @@ def Nest(
 
 
 # ----------------------------------------------------------------------------- variants
-IMAGENET_LAYOUT = dict(patch_size=4, block_size=14, attention="multi_head")
-CIFAR_LAYOUT = dict(patch_size=1, block_size=4, attention="multi_query")
-
-VARIANTS = {
-    "nest_tiny": dict(
-        IMAGENET_LAYOUT,
-        depths=(2, 2, 8),
-        embed_dims=(96, 192, 384),
-        num_heads=(3, 6, 12),
-        drop_path_rate=0.2,
-    ),
-    "nest_small": dict(
-        IMAGENET_LAYOUT,
-        depths=(2, 2, 20),
-        embed_dims=(96, 192, 384),
-        num_heads=(3, 6, 12),
-        drop_path_rate=0.3,
-    ),
-    "nest_base": dict(
-        IMAGENET_LAYOUT,
-        depths=(2, 2, 20),
-        embed_dims=(128, 256, 512),
-        num_heads=(4, 8, 16),
-        drop_path_rate=0.5,
-    ),
-    "nest_tiny_cifar": dict(
-        CIFAR_LAYOUT,
-        depths=(3, 3, 3, 3),
-        embed_dims=192,
-        num_heads=3,
-        drop_path_rate=0.1,
-    ),
-    "nest_small_cifar": dict(
-        CIFAR_LAYOUT,
-        depths=(3, 3, 3, 3),
-        embed_dims=384,
-        num_heads=6,
-        drop_path_rate=0.1,
-    ),
-    "nest_base_cifar": dict(
-        CIFAR_LAYOUT,
-        depths=(3, 3, 3, 3),
-        embed_dims=768,
-        num_heads=12,
-        drop_path_rate=0.1,
-    ),
-}
-
-
 _VARIANT_DOC = """Builds {title}: {summary}
 
     keras.applications-style constructor; see :func:`Nest` for every argument.
@@ -261,49 +213,30 @@ _VARIANT_DOC = """Builds {title}: {summary}
     """
 
 
-def _constructor(title, variant, summary, default_classes):
-    """A keras.applications-style constructor for ``VARIANTS[variant]``, registered."""
+def _constructor(variant):
+    """A keras.applications-style constructor for ``NEST[variant]``, registered."""
+    preset = NEST[variant]
     named_weights = NEST_WEIGHTS.get(variant, {})
     published = sorted(named_weights)
     doc = _VARIANT_DOC.format(
-        title=title,
-        summary=summary,
+        title=preset["title"],
+        summary=preset["summary"],
         weights=" or ".join(repr(w) for w in published) if published else "(none published)",
-        drop_path=VARIANTS[variant]["drop_path_rate"],
+        drop_path=preset["arch"]["drop_path_rate"],
     )
     build = application.variant_constructor(
-        title, variant, Nest, VARIANTS[variant], named_weights, default_classes, doc
+        preset["title"], variant, Nest, preset["arch"], named_weights, preset["classes"], doc
     )
     return register(variant)(build)
 
 
-NestTiny = _constructor(
-    "NestTiny", "nest_tiny", "NesT-T at 224x224, 17.1M parameters, 3 levels.", 1000
-)
-NestSmall = _constructor(
-    "NestSmall", "nest_small", "NesT-S at 224x224, 38.4M parameters, 3 levels.", 1000
-)
-NestBase = _constructor(
-    "NestBase", "nest_base", "NesT-B at 224x224, 67.7M parameters, 3 levels.", 1000
-)
-NestTinyCifar = _constructor(
-    "NestTinyCifar",
-    "nest_tiny_cifar",
-    "CIFAR NesT-T at 32x32, 6.0M parameters, 4 levels, multi-query attention.",
-    10,
-)
-NestSmallCifar = _constructor(
-    "NestSmallCifar",
-    "nest_small_cifar",
-    "CIFAR NesT-S at 32x32, 22.8M parameters, 4 levels, multi-query attention.",
-    10,
-)
-NestBaseCifar = _constructor(
-    "NestBaseCifar",
-    "nest_base_cifar",
-    "CIFAR NesT-B at 32x32, 89.1M parameters, 4 levels, multi-query attention.",
-    10,
-)
+_CONSTRUCTORS = {variant: _constructor(variant) for variant in NEST}
+NestTiny = _CONSTRUCTORS["nest_tiny"]
+NestSmall = _CONSTRUCTORS["nest_small"]
+NestBase = _CONSTRUCTORS["nest_base"]
+NestTinyCifar = _CONSTRUCTORS["nest_tiny_cifar"]
+NestSmallCifar = _CONSTRUCTORS["nest_small_cifar"]
+NestBaseCifar = _CONSTRUCTORS["nest_base_cifar"]
 
 
 def preprocess_input(x, data_format=None):

@@ -18,6 +18,8 @@ patches at 224x224. Any input whose sides are multiples of the patch size
 works; loaded position embeddings follow it (see :func:`ViT`).
 """
 
+import os
+
 import keras
 import numpy as np
 
@@ -26,19 +28,42 @@ from keras_nest.layers.transformer import check_gelu
 from keras_nest.models import application, imagenet
 from keras_nest.models.attention_maps import TransformerModel
 from keras_nest.models.registry import register
-from keras_nest.models.vit.convert import convert, to_original
+from keras_nest.models.vit.convert import convert, detect_layout, to_original
 from keras_nest.models.vit.weights import VIT_WEIGHTS
-from keras_nest.weights.loading import load_weights, token_grid_resizer
+from keras_nest.presets.vit import SIZES, VIT
+from keras_nest.weights.loading import is_checkpoint_file, load_weights, token_grid_resizer
+from keras_nest.weights.readers import read_checkpoint
 
 POOLING_MODES = ("token", "gap")
 HEAD_PATHS = ("predictions/kernel", "predictions/bias")
 PRE_LOGITS_PATHS = ("pre_logits/kernel", "pre_logits/bias")
 
 
-def _default_gelu(weights, named_weights):
-    """``"tanh"`` for the original Flax checkpoints (trained with it), else ``"exact"``."""
-    original = weights in named_weights or str(weights).endswith(".npz")
-    return "tanh" if weights is not None and original else "exact"
+def _read_checkpoint(weights, named_weights):
+    """``(state, layout)`` of a checkpoint file given as ``weights``, read once.
+
+    ``(None, None)`` for no weights, published weights (a name) or a Keras
+    file (``.weights.h5``, ``.keras``), which ``load_weights`` reads itself.
+
+    Raises:
+        ValueError: for an unreadable file or one that holds no ViT.
+    """
+    if not is_checkpoint_file(weights, named_weights):
+        return None, None
+    state = read_checkpoint(weights)
+    try:
+        return state, detect_layout(state)
+    except ValueError as error:
+        raise ValueError(f"{os.fspath(weights)!r}: {error}") from None
+
+
+def _default_gelu(weights, named_weights, layout):
+    """``"tanh"`` for the original Flax checkpoints (trained with it), else ``"exact"``.
+
+    Published weights are original; a checkpoint file is when its keys are
+    the original Flax names (``layout`` "original"), whatever the file's name.
+    """
+    return "tanh" if weights in named_weights or layout == "original" else "exact"
 
 
 def ViT(
@@ -80,7 +105,7 @@ def ViT(
         gelu: "exact" (erf, as timm), "tanh" (the approximation of the
             original Flax code, which every original checkpoint was trained
             with) or None: "tanh" when ``weights`` names published weights or
-            is an ``.npz`` file, else "exact".
+            is a checkpoint with the original Flax keys, else "exact".
         dropout: after the position embedding, the attention projection and in
             the MLP (0.1 for the original L and H models).
         attention_dropout: on the attention weights.
@@ -89,11 +114,12 @@ def ViT(
         include_top: whether to add the classifier (and ``pre_logits``).
         weights: None (random init), a name of published weights
             ("imagenet21k", "imagenet"), a ``.weights.h5`` file, an original
-            ``.npz``, or a timm checkpoint (``.safetensors``, ``.pth``,
-            ``.bin``). At another input size the position embeddings are
-            resized as the original code does. A checkpoint's ``pre_logits``
-            is dropped when the model has none, as the original fine-tuning
-            code does.
+            Flax checkpoint (a published or big_vision ``.npz``, a tree saved
+            from vit_jax's current code, a checkpoint its ``train.py`` wrote),
+            or a timm checkpoint (``.safetensors``, ``.pth``, ``.bin``). At
+            another input size the position embeddings are resized as the
+            original code does. A checkpoint's ``pre_logits`` is dropped when
+            the model has none, as the original fine-tuning code does.
         input_tensor: optional Keras tensor to use as the image input.
         input_shape: ``(height, width, channels)``, sides multiples of
             ``patch_size``; default ``default_size`` square.
@@ -118,7 +144,8 @@ def ViT(
     class_token = pooling_mode == "token"
     own_poolings = ("token",) if class_token else ()
     application.check_head_arguments(pooling, classes, application.POOLINGS + own_poolings)
-    gelu = check_gelu(gelu or _default_gelu(weights, named_weights))
+    if gelu is not None:
+        check_gelu(gelu)
     if embed_dim % num_heads:
         raise ValueError(f"{name}: embed_dim {embed_dim} does not split into {num_heads} heads.")
 
@@ -132,6 +159,8 @@ def ViT(
             f"{patch_size}, such as {default_size}; got input_shape={tuple(images.shape[1:])}."
         )
     grid = (height // patch_size, width // patch_size)
+    state, layout = _read_checkpoint(weights, named_weights)
+    gelu = gelu or _default_gelu(weights, named_weights, layout)
 
     x = PatchEmbedding(
         embed_dim, patch_size, kernel_initializer="lecun_normal", name="patch_embed"
@@ -174,6 +203,7 @@ def ViT(
         classes=classes,
         head_paths=HEAD_PATHS,
         resize=token_grid_resizer(grid, int(class_token), align_corners=True),
+        state=state,
     )
     return model
 
@@ -206,14 +236,6 @@ def save_npz(model, path):
 
 
 # ----------------------------------------------------------------------------- variants
-# The original configurations (vit_jax configs/models.py); dropout as there.
-SIZES = {
-    "tiny": dict(embed_dim=192, num_layers=12, num_heads=3),
-    "small": dict(embed_dim=384, num_layers=12, num_heads=6),
-    "base": dict(embed_dim=768, num_layers=12, num_heads=12),
-    "large": dict(embed_dim=1024, num_layers=24, num_heads=16, dropout=0.1),
-    "huge": dict(embed_dim=1280, num_layers=32, num_heads=16, dropout=0.1),
-}
 _VARIANT_DOC = """Builds {title} at {size}x{size}.
 
     keras.applications-style constructor; see :func:`ViT` for every argument.
@@ -223,33 +245,33 @@ _VARIANT_DOC = """Builds {title} at {size}x{size}.
     """
 
 
-def _register(size_name, patch_size, size, title=None):
-    """Registers ``vit_{size_name}_patch{patch_size}_{size}``; returns its constructor."""
-    variant = f"vit_{size_name}_patch{patch_size}_{size}"
+def _register(variant):
+    """Registers ``VIT[variant]``; returns its constructor."""
+    preset = VIT[variant]
     named_weights = VIT_WEIGHTS.get(variant, {})
-    arch = dict(SIZES[size_name], patch_size=patch_size, default_size=size)
-    title = title or variant
+    arch = dict(
+        SIZES[preset["size"]], patch_size=preset["patch_size"], default_size=preset["image_size"]
+    )
     doc = _VARIANT_DOC.format(
-        title=f"ViT-{size_name[0].upper()}/{patch_size}",
-        size=size,
+        title=f"ViT-{preset['size'][0].upper()}/{preset['patch_size']}",
+        size=preset["image_size"],
         weights=" or ".join(repr(w) for w in sorted(named_weights)) or "(none published)",
     )
-    build = application.variant_constructor(title, variant, ViT, arch, named_weights, 1000, doc)
+    build = application.variant_constructor(
+        preset["title"], variant, ViT, arch, named_weights, 1000, doc
+    )
     return register(variant)(build)
 
 
-ViTTiny16 = _register("tiny", 16, 224, "ViTTiny16")
-ViTSmall16 = _register("small", 16, 224, "ViTSmall16")
-ViTSmall32 = _register("small", 32, 224, "ViTSmall32")
-ViTBase16 = _register("base", 16, 224, "ViTBase16")
-ViTBase32 = _register("base", 32, 224, "ViTBase32")
-ViTLarge16 = _register("large", 16, 224, "ViTLarge16")
-ViTLarge32 = _register("large", 32, 224, "ViTLarge32")
-ViTHuge14 = _register("huge", 14, 224, "ViTHuge14")
-# timm's 384x384 variants, reachable by name only.
-VARIANTS_384 = (("tiny", 16), ("small", 16), ("small", 32), ("base", 16), ("base", 32))
-for _size_name, _patch_size in VARIANTS_384 + (("large", 16), ("large", 32)):
-    _register(_size_name, _patch_size, 384)
+_CONSTRUCTORS = {variant: _register(variant) for variant in VIT}
+ViTTiny16 = _CONSTRUCTORS["vit_tiny_patch16_224"]
+ViTSmall16 = _CONSTRUCTORS["vit_small_patch16_224"]
+ViTSmall32 = _CONSTRUCTORS["vit_small_patch32_224"]
+ViTBase16 = _CONSTRUCTORS["vit_base_patch16_224"]
+ViTBase32 = _CONSTRUCTORS["vit_base_patch32_224"]
+ViTLarge16 = _CONSTRUCTORS["vit_large_patch16_224"]
+ViTLarge32 = _CONSTRUCTORS["vit_large_patch32_224"]
+ViTHuge14 = _CONSTRUCTORS["vit_huge_patch14_224"]
 
 
 def preprocess_input(x, data_format=None):

@@ -7,7 +7,7 @@ and CVT are assembled from the same Tokenizer and TransformerClassifier, as
 the authors' ``src/vit.py`` and ``src/cvt.py`` do.
 """
 
-from keras_nest.models.compact.compact import SIZES
+from keras_nest.presets.compact import SIZES
 
 
 def reference_model(

@@ -2,6 +2,7 @@
 
 import re
 
+import numpy as np
 import pytest
 
 import keras_nest
@@ -71,6 +72,20 @@ def test_checkpoint_of_another_shape_lists_every_problem(two_layer_npz):
 def test_class_token_against_a_gap_model(two_layer_npz):
     with pytest.raises(ValueError, match=r"unexpected in the checkpoint \(1\):\n *class_token"):
         keras_nest.ViTTiny16(weights=two_layer_npz, pooling_mode="gap", **SMALL)
+
+
+def test_attention_with_a_missing_piece_is_listed(two_layer_npz, tmp_path):
+    absent = "Transformer/encoderblock_1/MultiHeadDotProductAttention_1/key/bias"
+    with np.load(two_layer_npz) as archive:
+        partial = {key: archive[key] for key in archive.files if key != absent}
+    path = tmp_path / "partial.npz"
+    np.savez(path, **partial)
+    with pytest.raises(ValueError) as error:
+        keras_nest.ViTTiny16(weights=str(path), **SMALL)
+    message = str(error.value)
+    assert "missing from the checkpoint (4)" in message and "block_1/attn/qkv/kernel" in message
+    assert "unexpected in the checkpoint (7)" in message
+    assert "Transformer/encoderblock_1/MultiHeadDotProductAttention_1/query/kernel" in message
 
 
 def test_checkpoint_of_another_family_is_refused():
