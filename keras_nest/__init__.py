@@ -1,32 +1,75 @@
-"""keras_nest: data-efficient vision transformers for Keras 3 (JAX, TensorFlow, PyTorch)."""
+"""keras_nest: data-efficient vision transformers for Keras 3 (JAX, TensorFlow, PyTorch).
 
-from keras_nest import distribute, layers, models, utils
-from keras_nest.models import (
-    CCT,
-    CVT,
-    Nest,
-    NestBase,
-    NestBaseCifar,
-    NestSmall,
-    NestSmallCifar,
-    NestTiny,
-    NestTinyCifar,
-    TransformerModel,
-    ViT,
-    ViTBase16,
-    ViTBase32,
-    ViTHuge14,
-    ViTLarge16,
-    ViTLarge32,
-    ViTLite,
-    ViTSmall16,
-    ViTSmall32,
-    ViTTiny16,
-    attention_model,
-    create_model,
-    list_models,
-)
+``import keras_nest`` imports every layer and model, which registers them with
+Keras (``keras.saving.load_model`` then reloads saved models). The
+``keras-nest`` command is the exception: it starts without Keras, imports
+what each subcommand needs, and finds these names here only when used.
+"""
+
+import importlib
+import os
+import sys
+
 from keras_nest.version import __version__
+
+
+def _is_command_line(argv, orig_argv):
+    """Whether ``argv`` / ``orig_argv`` (``sys``'s) are those of the ``keras-nest`` command.
+
+    The console script runs as ``.../keras-nest``; ``python -m keras_nest``
+    imports this package while ``argv[0]`` is still "-m" (``runpy``), with
+    ``-m keras_nest`` among the interpreter's own arguments.
+    """
+    program = os.path.basename(argv[0]) if argv else ""
+    if program.removesuffix(".exe") == "keras-nest":
+        return True
+    if program != "-m":
+        return False
+    for index, argument in enumerate(orig_argv[1:], start=1):
+        if argument == "-m":
+            return orig_argv[index + 1 : index + 2] == ["keras_nest"]
+        if argument.startswith("-m"):
+            return argument == "-mkeras_nest"
+    return False
+
+
+if _is_command_line(sys.argv, getattr(sys, "orig_argv", [])):
+
+    def __getattr__(name):
+        """The public API, imported when first used (PEP 562)."""
+        if name in ("distribute", "layers", "models", "utils"):
+            return importlib.import_module(f"keras_nest.{name}")
+        if name in __all__:
+            return getattr(importlib.import_module("keras_nest.models"), name)
+        raise AttributeError(f"module 'keras_nest' has no attribute {name!r}")
+
+else:
+    from keras_nest import distribute, layers, models, utils
+    from keras_nest.models import (
+        CCT,
+        CVT,
+        Nest,
+        NestBase,
+        NestBaseCifar,
+        NestSmall,
+        NestSmallCifar,
+        NestTiny,
+        NestTinyCifar,
+        TransformerModel,
+        ViT,
+        ViTBase16,
+        ViTBase32,
+        ViTHuge14,
+        ViTLarge16,
+        ViTLarge32,
+        ViTLite,
+        ViTSmall16,
+        ViTSmall32,
+        ViTTiny16,
+        attention_model,
+        create_model,
+        list_models,
+    )
 
 __all__ = [
     "CCT",

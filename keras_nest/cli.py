@@ -11,9 +11,14 @@ The backend is Keras's: set ``KERAS_BACKEND`` (jax, tensorflow, torch). Training
 uses every GPU or TPU core of the machine (``keras_nest.distribute.auto``), with
 ``batch_size`` the global batch. Running the same ``train`` command again resumes
 the run from its last completed epoch.
+
+The command imports Keras and TensorFlow only for the subcommands that need
+them (``models`` and ``--help`` answer at once), and keeps TensorFlow's
+start-up notices off the terminal unless ``TF_CPP_MIN_LOG_LEVEL`` is set.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -25,17 +30,18 @@ def _overrides(pairs):
     for pair in pairs or []:
         key, separator, value = pair.partition("=")
         if not separator:
-            raise SystemExit(f"--set takes key=value, got {pair!r}.")
+            raise ValueError(f"--set takes key=value, got {pair!r}.")
         overrides[key.strip()] = value.strip()
     return overrides
 
 
 def _saved_recipe(workdir):
+    """The recipe of the run in ``workdir``, without its augmentation."""
     from keras_nest.training import resolve_recipe
 
     path = os.path.join(workdir, "recipe.json")
     if not os.path.exists(path):
-        raise SystemExit(f"{workdir!r} holds no training run (no recipe.json).")
+        raise ValueError(f"{workdir!r} holds no training run (no recipe.json).")
     with open(path) as file:
         saved = json.load(file)
     saved.pop("augmentation", None)  # evaluation and prediction do not augment
@@ -44,36 +50,56 @@ def _saved_recipe(workdir):
 
 
 def _model_path(workdir, checkpoint):
+    """The path of ``best.keras`` or ``last.keras`` in ``workdir``."""
     path = os.path.join(workdir, f"{checkpoint}.keras")
     if not os.path.exists(path):
-        raise SystemExit(f"No {checkpoint}.keras in {workdir!r}: has the run finished an epoch?")
+        raise ValueError(f"No {checkpoint}.keras in {workdir!r}: has the run finished an epoch?")
     return path
 
 
+def _result(workdir):
+    """The held-out accuracy of the run in ``workdir``: after its last epoch, and its best."""
+    from keras_nest.training.callbacks import BEST_MODEL, read_state
+
+    state = read_state(workdir)
+    if state is None or state.get("last") is None:
+        return "no held-out accuracy logged"
+    best = os.path.join(workdir, BEST_MODEL)
+    return (
+        f"held-out accuracy after epoch {state['epoch']} of {state['epochs']}: "
+        f"{state['last']:.2%} (best: {state['best']:.2%}, {best})"
+    )
+
+
 def train(args):
+    """Trains (or resumes) a run, then prints its held-out accuracy."""
     from keras_nest.training import resolve_recipe, train
-    from keras_nest.training.trainer import monitored_metric
 
     overrides = _overrides(args.set)
     if args.precision:
         overrides["precision"] = args.precision
     recipe = resolve_recipe(args.dataset, args.model, args.recipe, overrides)
     print(f"{recipe.model} on {recipe.dataset} with recipe {recipe.name!r} in {args.workdir}")
-    model, history = train(recipe, args.workdir, seed=args.seed, verbose=args.verbose)
-    accuracy = history.get(monitored_metric(model), [None])[-1]
-    if accuracy is not None:
-        print(f"held-out accuracy after the last epoch: {accuracy:.2%}")
+    train(recipe, args.workdir, seed=args.seed, verbose=args.verbose)
+    print(_result(args.workdir))
 
 
 def evaluate(args):
+    """Prints the metrics of a run's checkpoint on its held-out split."""
     from keras_nest.training import evaluate
 
     recipe = _saved_recipe(args.workdir)
-    metrics = evaluate(_model_path(args.workdir, args.checkpoint), recipe, verbose=args.verbose)
-    print(json.dumps(metrics))
+    path = _model_path(args.workdir, args.checkpoint)
+    metrics = evaluate(path, recipe, verbose=args.verbose)
+    print(f"{path} on {recipe.dataset}, split {recipe.eval_split!r}:")
+    width = max(map(len, metrics))
+    for name, value in metrics.items():
+        shown = f"{value:.2%}" if name.endswith("accuracy") else f"{value:.4f}"
+        print(f"  {name:<{width}}  {shown}")
 
 
 def predict(args):
+    """Prints the top classes of each image by a run's checkpoint."""
     import keras
     import numpy as np
 
@@ -99,12 +125,14 @@ def predict(args):
 
 
 def models(args):
-    from keras_nest.models.registry import list_models
+    """Prints the registered model names containing the pattern."""
+    from keras_nest import presets  # plain data: no Keras to import
 
-    print("\n".join(list_models(args.pattern)))
+    print("\n".join(presets.names(args.pattern)))
 
 
 def parser():
+    """The command line's ``argparse`` parser."""
     main = argparse.ArgumentParser(
         prog="keras-nest", description=__doc__.split("\n")[0].split(": ", 1)[-1]
     )
@@ -147,11 +175,52 @@ def parser():
     return main
 
 
+@contextlib.contextmanager
+def _stderr_closed():
+    """Sends what is written to file descriptor 2 (C++ logs included) to the null device."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _import_library():
+    """Imports TensorFlow (every data pipeline uses it) without its start-up notices, then
+    ``keras_nest.models``, which registers the layers and models that ``load_model`` needs.
+
+    TensorFlow prints oneDNN, CUDA-driver and CPU-feature notices at import,
+    some before its log level applies, and XLA a failed ``cuInit`` on
+    machines without a GPU. They stay where ``TF_CPP_MIN_LOG_LEVEL`` is set:
+    the user asked for them.
+    """
+    if "TF_CPP_MIN_LOG_LEVEL" not in os.environ and "tensorflow" not in sys.modules:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+        with _stderr_closed(), contextlib.suppress(ImportError):  # the next import says why
+            import tensorflow  # noqa: F401
+    import keras_nest.models  # noqa: F401
+
+
 def main(argv=None):
+    """Runs the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status.
+
+    A bad argument, a missing file or a failed download is one line on
+    stderr and status 2; an interruption one line and status 130.
+    """
     args = parser().parse_args(argv)
     try:
+        if args.command != "models":
+            _import_library()
         args.run(args)
-    except ValueError as error:  # bad input: a clear message, no traceback
+    except (ValueError, OSError) as error:  # bad input, files, network: no traceback
         print(f"keras-nest: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        resume = " (the same command resumes the run)" if args.command == "train" else ""
+        print(f"keras-nest: interrupted{resume}", file=sys.stderr)
+        return 130
     return 0

@@ -2,6 +2,9 @@
 
 import keras
 
+# The optimizers of the recipes.
+OPTIMIZERS = ("adamw", "sgd")
+
 # Which variables a recipe keeps out of weight decay, by rule name.
 DECAY_EXCLUSIONS = {
     # NesT's official code: only the position embeddings.
@@ -57,7 +60,7 @@ def build_optimizer(
     if kind == "sgd":
         return keras.optimizers.SGD(momentum=momentum, **common)
     if kind != "adamw":
-        raise ValueError(f"kind must be 'adamw' or 'sgd', got {kind!r}.")
+        raise ValueError(f"kind must be one of {list(OPTIMIZERS)}, got {kind!r}.")
     optimizer = keras.optimizers.AdamW(weight_decay=weight_decay, epsilon=1e-8, **common)
     apply_decay_exclusions(optimizer, model, exclude_from_decay)
     return optimizer

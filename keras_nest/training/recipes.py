@@ -6,8 +6,15 @@ holds them; :func:`recipe_for` picks the one for a data set, and
 """
 
 import dataclasses
+import json
+import reprlib
+import types
+import typing
 
 from keras_nest.data.augment import NO_AUGMENTATION, Augmentation
+from keras_nest.data.normalization import NORMALIZATIONS
+from keras_nest.training.optimizer import DECAY_EXCLUSIONS, OPTIMIZERS
+from keras_nest.training.precision import PRECISIONS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +55,10 @@ class Recipe:
             (float32 weights and classifier; float16 adds loss scaling).
         weights: weights to start from (fine-tuning), or None.
         train_split, eval_split: the data set's splits.
+
+    Raises:
+        ValueError: for a value of the wrong type (``epochs="three"``) or
+            out of its choices (``optimizer="adam"``), naming the field.
     """
 
     name: str
@@ -62,20 +73,20 @@ class Recipe:
     model_options: dict = dataclasses.field(default_factory=dict)
     optimizer: str = "adamw"
     weight_decay: float = 0.05
-    exclude_from_decay: tuple = ("position_embedding",)
+    exclude_from_decay: tuple[str, ...] = ("position_embedding",)
     momentum: float = 0.9
     global_clipnorm: float | None = None
     warmup_epochs: float = 0
     warmup_lr: float = 0.0
     min_lr: float = 0.0
-    cooldown_epochs: int = 0
+    cooldown_epochs: float = 0
     steps: int | None = None
     warmup_steps: int | None = None
     label_smoothing: float = 0.1
     augmentation: Augmentation = Augmentation()
     normalization: str = "imagenet"
     crop_ratio: float = 0.875
-    crop_scale: tuple = (0.08, 1.0)
+    crop_scale: tuple[float, float] = (0.08, 1.0)
     crop_padding: int = 0
     flip: bool = True
     interpolation: str | None = None
@@ -85,6 +96,11 @@ class Recipe:
     weights: str | None = None
     train_split: str = "train"
     eval_split: str = "test"
+
+    def __post_init__(self):
+        """Checks every field's type and rules (see Raises)."""
+        for field in dataclasses.fields(self):
+            _check_field(field.name, getattr(self, field.name), field.type)
 
     @property
     def effective_batch_size(self):
@@ -97,6 +113,103 @@ class Recipe:
         if self.reference_batch is None:
             return self.learning_rate
         return self.learning_rate * global_batch / self.reference_batch
+
+
+# Fields with a fixed set of values, and counts that must be positive.
+_CHOICES = {
+    "optimizer": OPTIMIZERS,
+    "precision": tuple(PRECISIONS),
+    "normalization": tuple(NORMALIZATIONS),
+    "exclude_from_decay": tuple(DECAY_EXCLUSIONS),
+}
+_POSITIVE = ("image_size", "epochs", "batch_size", "steps", "gradient_accumulation_steps")
+_KINDS = {
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    bool: "true or false",
+    dict: "a JSON object",
+    type(None): "none",
+    Augmentation: '"none" or a JSON object of Augmentation fields',
+}
+
+
+def parse_value(field, value, current):
+    """``value`` for the recipe ``field`` (a ``dataclasses.Field``) whose value is ``current``.
+
+    Strings (from the command line) are read as JSON unless the field takes
+    strings: ``"3"`` is 3, ``"[0.5, 1]"`` the tuple ``(0.5, 1)``. "none"
+    is None for an optional field and no augmentation for ``augmentation``,
+    which takes a JSON object of the fields to change (``{"mixup_alpha": 0}``)
+    too. Type errors are left to :class:`Recipe`, which names the field.
+    """
+    kinds = _kinds(field.type)
+    if isinstance(value, str):
+        if value.lower() == "none" and Augmentation in kinds:
+            return NO_AUGMENTATION
+        if value.lower() == "none" and type(None) in kinds:
+            return None
+        if str not in kinds:
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                return value
+    if isinstance(current, Augmentation) and isinstance(value, dict):
+        try:
+            return dataclasses.replace(current, **value)
+        except TypeError as error:
+            raise ValueError(f"Bad augmentation {value}: {error}.") from None
+    if isinstance(value, list):
+        return tuple(value)
+    if float in kinds and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def _kinds(annotation):
+    """The types a field's ``annotation`` allows: ``(int, NoneType)`` for ``int | None``."""
+    union = isinstance(annotation, types.UnionType)
+    return typing.get_args(annotation) if union else (annotation,)
+
+
+def _check_field(name, value, annotation):
+    """Raises a ValueError naming the field unless ``value`` fits its ``annotation`` and rules."""
+    kinds = _kinds(annotation)
+    values = value if isinstance(value, tuple) else (value,)
+    problem = None
+    if not any(_fits(value, kind) for kind in kinds):
+        problem = "must be " + " or ".join(_describe(kind) for kind in kinds)
+    elif name in _CHOICES and not set(values) <= set(_CHOICES[name]):
+        problem = f"takes {list(_CHOICES[name])}"
+    elif name in _POSITIVE and value is not None and value < 1:
+        problem = "must be positive"
+    if problem:
+        raise ValueError(f"Recipe field {name!r} {problem}; got {reprlib.repr(value)}.")
+
+
+def _fits(value, kind):
+    """Whether ``value`` is of ``kind``: an int is a number too, a bool is neither."""
+    if typing.get_origin(kind) is tuple:
+        items = typing.get_args(kind)
+        if not isinstance(value, tuple):
+            return False
+        if items[-1] is Ellipsis:
+            return all(_fits(item, items[0]) for item in value)
+        return len(value) == len(items) and all(map(_fits, value, items))
+    if isinstance(value, bool) and kind in (int, float):
+        return False
+    if kind is float:
+        return isinstance(value, (int, float))
+    return isinstance(value, kind)
+
+
+def _describe(kind):
+    """``kind`` in words: "an integer", "a list of 2 numbers"."""
+    if typing.get_origin(kind) is tuple:
+        items = typing.get_args(kind)
+        count = "" if items[-1] is Ellipsis else f"{len(items)} "
+        return f"a list of {count}{_KINDS[items[0]].split(' ', 1)[1]}s"
+    return _KINDS[kind]
 
 
 _NEST = dict(

@@ -2,27 +2,38 @@
 
 The work folder of a run holds ``last.keras`` (the whole model with its
 optimizer state, after each epoch), ``best.keras``, ``state.json``,
-``history.csv``, ``curves.png``, ``recipe.json`` and TensorBoard ``logs/``.
+``history.csv`` (epochs from 1), ``recipe.json`` and, with the ``train`` extra
+(matplotlib, tensorboard), ``curves.png`` and TensorBoard ``logs/``.
 Running the same training again continues from the last completed epoch:
-weights, optimizer moments, the learning-rate step and the data order.
+weights, optimizer moments, the learning-rate step and the data order. Only
+the run's length may change on resume (:data:`RESUMABLE_FIELDS`).
 """
 
 import csv
 import dataclasses
+import importlib.util
 import json
 import math
 import os
+import reprlib
 
 import keras
 
 from keras_nest import distribute
-from keras_nest.data import NO_AUGMENTATION, Augmentation, load_dataset
+from keras_nest.data import load_dataset
 from keras_nest.models.registry import create_model
 from keras_nest.training import callbacks as run_callbacks
 from keras_nest.training.optimizer import apply_decay_exclusions, build_optimizer
 from keras_nest.training.precision import precision_scope
-from keras_nest.training.recipes import recipe_for
+from keras_nest.training.recipes import parse_value, recipe_for
 from keras_nest.training.schedule import WarmupCosineDecay
+
+RECIPE_FILE = "recipe.json"
+HISTORY_FILE = "history.csv"
+# When a recipe's length (the key) is changed, these keep their share of it unless set too.
+SCHEDULE_SHARES = {"epochs": ("warmup_epochs", "cooldown_epochs"), "steps": ("warmup_steps",)}
+# What a resumed run may change: its length and schedule, which the restored optimizer takes.
+RESUMABLE_FIELDS = ("epochs", "steps", "warmup_epochs", "warmup_steps", "cooldown_epochs")
 
 
 def resolve_recipe(dataset=None, model=None, recipe=None, overrides=None):
@@ -33,10 +44,13 @@ def resolve_recipe(dataset=None, model=None, recipe=None, overrides=None):
         model: a registered model name; None keeps the recipe's.
         recipe: a recipe name; None picks the data set's default.
         overrides: ``{field: value}`` (values may be strings, as the CLI
-            passes them; they are parsed to the field's type).
+            passes them; they are parsed to the field's type). A changed
+            ``epochs`` (``steps``) scales the warm-up and cool-down with it,
+            unless they are set too (see :data:`SCHEDULE_SHARES`); a line
+            says so.
 
     Raises:
-        ValueError: for an unknown field or a value that does not parse.
+        ValueError: for an unknown field or a value of the wrong type.
     """
     chosen = recipe_for(dataset, recipe)
     changes = dict(overrides or {})
@@ -51,33 +65,36 @@ def resolve_recipe(dataset=None, model=None, recipe=None, overrides=None):
     for key, value in changes.items():
         if key not in fields:
             raise ValueError(f"Unknown recipe field {key!r}; fields: {sorted(fields)}.")
-        parsed[key] = _parse(key, value, getattr(chosen, key))
-    return dataclasses.replace(chosen, **parsed)
+        parsed[key] = parse_value(fields[key], value, getattr(chosen, key))
+    resolved = dataclasses.replace(chosen, **parsed)
+    return dataclasses.replace(resolved, **_kept_shares(chosen, resolved, parsed))
 
 
-def _parse(key, value, current):
-    """``value`` (a string from the command line, or already typed) as ``current``'s type.
+def _kept_shares(recipe, resolved, changes):
+    """``{field: value}`` that keeps ``recipe``'s warm-up and cool-down in proportion to the
+    length of ``resolved`` (see :data:`SCHEDULE_SHARES`), where ``changes`` does not set them."""
+    kept = {}
+    for length, parts in SCHEDULE_SHARES.items():
+        before, after = getattr(recipe, length), getattr(resolved, length)
+        if not before or not after or before == after:
+            continue
+        scaled = {
+            part: _scaled(part, getattr(recipe, part), after / before)
+            for part in parts
+            if getattr(recipe, part) and part not in changes
+        }
+        if scaled:
+            listed = ", ".join(
+                f"{part} {getattr(recipe, part)} -> {new}" for part, new in scaled.items()
+            )
+            print(f"{length} {before} -> {after}, so {listed} (in proportion; set to choose).")
+        kept.update(scaled)
+    return kept
 
-    The augmentation takes "none" or a JSON object of the fields to change
-    (``{"mixup_alpha": 0}``); ``model_options`` a JSON object.
-    """
-    if isinstance(value, str) and not isinstance(current, str):
-        if isinstance(current, Augmentation) and value.lower() == "none":
-            return NO_AUGMENTATION
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            return value  # a plain string (a name, a path)
-    if isinstance(current, Augmentation) and isinstance(value, dict):
-        try:
-            return dataclasses.replace(current, **value)
-        except TypeError as error:
-            raise ValueError(f"Bad augmentation {value}: {error}.") from None
-    if isinstance(current, tuple) and isinstance(value, list):
-        return tuple(value)
-    if isinstance(current, float) and isinstance(value, int):
-        return float(value)
-    return value
+
+def _scaled(field, value, ratio):
+    """``value`` of a warm-up or cool-down ``field`` times ``ratio``: whole steps, 0.001 epochs."""
+    return round(value * ratio) if field == "warmup_steps" else round(value * ratio, 3)
 
 
 def _schedule(recipe, steps_per_epoch):
@@ -98,7 +115,7 @@ def _schedule(recipe, steps_per_epoch):
         warmup = round(recipe.warmup_epochs * steps_per_epoch)
     else:
         warmup = recipe.warmup_steps * accumulation
-    decay_end = total - recipe.cooldown_epochs * steps_per_epoch
+    decay_end = total - round(recipe.cooldown_epochs * steps_per_epoch)
     schedule = WarmupCosineDecay(
         recipe.peak_learning_rate(),
         decay_steps=max(decay_end, warmup),
@@ -183,6 +200,90 @@ def _compile(model, recipe, schedule):
     )
 
 
+def _recipe_json(recipe):
+    """``recipe`` as ``recipe.json`` holds it."""
+    return json.loads(json.dumps(dataclasses.asdict(recipe), default=str))
+
+
+def _changes_on_resume(workdir, recipe):
+    """``{field: (before, now)}`` where ``recipe`` differs from the run's ``recipe.json``.
+
+    Raises:
+        ValueError: for changes a resumed run cannot follow (any field but
+            :data:`RESUMABLE_FIELDS`), naming them.
+    """
+    path = os.path.join(workdir, RECIPE_FILE)
+    if not os.path.exists(path):
+        return {}
+    with open(path) as file:
+        saved = json.load(file)
+    now = _recipe_json(recipe)
+    changes = {
+        key: (saved[key], value)
+        for key, value in now.items()
+        if key in saved and saved[key] != value and key != "source"  # the source follows name
+    }
+    refused = {key: change for key, change in changes.items() if key not in RESUMABLE_FIELDS}
+    if refused:
+        raise ValueError(
+            f"{workdir} holds a run with other settings ({_listed(refused)}); a resumed run "
+            f"may change only {', '.join(RESUMABLE_FIELDS)}: start new runs in another folder."
+        )
+    return changes
+
+
+def _listed(changes, most=4):
+    """``"epochs 3 -> 6, ..."``: the first ``most`` of ``{field: (before, now)}``."""
+    listed = [f"{key} {reprlib.repr(a)} -> {reprlib.repr(b)}" for key, (a, b) in changes.items()]
+    more = len(listed) - most
+    return ", ".join(listed[:most]) + (f" and {more} more" if more > 0 else "")
+
+
+def _announcement(workdir, replicas, start_epoch, epochs, changes):
+    """What ``train`` is about to do, in a line or two."""
+    if start_epoch == epochs:
+        return f"{workdir} is finished: {epochs} of {epochs} epochs."
+    message = f"Training on {replicas.description}."
+    if start_epoch:
+        message += f"\nResuming {workdir} after epoch {start_epoch} of {epochs}."
+    if changes:
+        message += f"\nChanged: {_listed(changes, len(changes))}; the learning rate follows "
+        message += "the new schedule from here."
+    return message
+
+
+def _installed(package):
+    """Whether ``package`` can be imported (it is not imported here)."""
+    return importlib.util.find_spec(package) is not None
+
+
+def _callbacks(workdir, monitor, best, verbose):
+    """The run's callbacks; TensorBoard logs and ``curves.png`` where their packages are
+    installed (the ``train`` extra), else a line says what is missing."""
+    history_csv = os.path.join(workdir, HISTORY_FILE)
+    callbacks = [
+        run_callbacks.LearningRateLogger(),
+        run_callbacks.HistoryLogger(history_csv, append=True),
+    ]
+    missing = {}
+    if _installed("tensorboard"):
+        callbacks.append(keras.callbacks.TensorBoard(os.path.join(workdir, "logs")))
+    else:
+        missing["TensorBoard logs"] = "tensorboard"
+    callbacks.append(run_callbacks.ResumableCheckpoint(workdir, monitor=monitor, best=best))
+    if _installed("matplotlib"):
+        curves = os.path.join(workdir, "curves.png")
+        callbacks.append(run_callbacks.LearningCurves(history_csv, curves, accuracy=monitor[4:]))
+    else:
+        missing["curves.png"] = "matplotlib"
+    if missing and verbose:
+        print(
+            f"Training without {' and '.join(missing)} ({' and '.join(missing.values())} "
+            'not installed: pip install "keras-nest[train]").'
+        )
+    return callbacks
+
+
 def _trim_history(path, epochs):
     """Keeps the first ``epochs`` rows of a resumed run's CSV history."""
     if not os.path.exists(path):
@@ -193,7 +294,7 @@ def _trim_history(path, epochs):
         csv.writer(file).writerows(rows[: epochs + 1])
 
 
-def train(recipe, workdir, seed=0, verbose=1, replicas=None):
+def train(recipe, workdir, seed=0, verbose=1, replicas=None, callbacks=()):
     """Trains ``recipe.model`` on ``recipe.dataset`` in ``workdir``, resuming if it holds a run.
 
     Args:
@@ -206,17 +307,21 @@ def train(recipe, workdir, seed=0, verbose=1, replicas=None):
             :func:`keras_nest.distribute.auto` (all devices). The model is
             built, compiled and trained in its scope; ``recipe.batch_size``
             is the global batch.
+        callbacks: more Keras callbacks for ``model.fit``, after the run's own.
 
     Returns:
         ``(model, history)``: the trained model and ``{metric: [per epoch]}``
-        of this invocation's epochs.
+        of this invocation's epochs (none when the run had finished).
+
+    Raises:
+        ValueError: when ``workdir`` holds a run of another recipe: a resumed
+            run may change only its length (:data:`RESUMABLE_FIELDS`), and its
+            ``recipe.json`` stays as it was.
     """
     replicas = replicas or distribute.auto()
     replicas.check_batch_size(recipe.batch_size)
-    os.makedirs(workdir, exist_ok=True)
-    with open(os.path.join(workdir, "recipe.json"), "w") as file:
-        json.dump(dataclasses.asdict(recipe), file, indent=2, default=str)
     state = run_callbacks.read_state(workdir)
+    changes = _changes_on_resume(workdir, recipe) if state else {}
     start_epoch = state["epoch"] if state else 0
     keras.utils.set_random_seed(seed + start_epoch)
 
@@ -229,14 +334,18 @@ def train(recipe, workdir, seed=0, verbose=1, replicas=None):
             f"({recipe.batch_size})."
         )
     schedule, epochs = _schedule(recipe, steps_per_epoch)
+    if start_epoch > epochs:
+        raise ValueError(f"{workdir} has completed {start_epoch} epochs, more than {epochs}.")
+    os.makedirs(workdir, exist_ok=True)
+    with open(os.path.join(workdir, RECIPE_FILE), "w") as file:
+        json.dump(dataclasses.asdict(recipe), file, indent=2, default=str)
     if verbose:
-        print(f"Training on {replicas.description}.")
+        print(_announcement(workdir, replicas, start_epoch, epochs, changes))
     with precision_scope(recipe.precision), replicas.scope():
         if state:
             model = keras.saving.load_model(os.path.join(workdir, run_callbacks.LAST_MODEL))
             apply_decay_exclusions(model.optimizer, model, recipe.exclude_from_decay)
-            if verbose:
-                print(f"Resuming {workdir} after epoch {start_epoch} of {epochs}.")
+            model.optimizer.learning_rate = schedule  # the same, or one for the new length
         else:
             model = create_model(
                 recipe.model,
@@ -246,9 +355,8 @@ def train(recipe, workdir, seed=0, verbose=1, replicas=None):
                 input_shape=(recipe.image_size, recipe.image_size, 3),
             )
             _compile(model, recipe, schedule)
-        history_csv = os.path.join(workdir, "history.csv")
-        _trim_history(history_csv, start_epoch)
-        if start_epoch >= epochs:
+        _trim_history(os.path.join(workdir, HISTORY_FILE), start_epoch)
+        if start_epoch == epochs:
             return model, {}
         monitor = monitored_metric(model)
         history = model.fit(
@@ -260,15 +368,8 @@ def train(recipe, workdir, seed=0, verbose=1, replicas=None):
             validation_data=_labels_per_output(eval_data, model),
             verbose=verbose,
             callbacks=[
-                run_callbacks.LearningRateLogger(),
-                keras.callbacks.CSVLogger(history_csv, append=True),
-                keras.callbacks.TensorBoard(os.path.join(workdir, "logs")),
-                run_callbacks.ResumableCheckpoint(
-                    workdir, monitor=monitor, best=state["best"] if state else None
-                ),
-                run_callbacks.LearningCurves(
-                    history_csv, os.path.join(workdir, "curves.png"), accuracy=monitor[4:]
-                ),
+                *_callbacks(workdir, monitor, state["best"] if state else None, verbose),
+                *callbacks,
             ],
         )
     return model, history.history

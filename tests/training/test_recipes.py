@@ -1,4 +1,5 @@
-"""Recipes, the warmup-cosine schedule and the optimizers' weight-decay exclusions."""
+"""Recipes (checked values, warm-up in proportion), the warmup-cosine schedule, the
+optimizers' weight-decay exclusions and the learning-curve figure."""
 
 import math
 
@@ -14,6 +15,8 @@ from keras_nest.training import (
     recipe_for,
     resolve_recipe,
 )
+from keras_nest.training.callbacks import plot_history
+from keras_nest.training.trainer import _schedule
 
 
 def test_schedule_warmup_cosine_and_cooldown():
@@ -82,3 +85,63 @@ def test_recipe_choice_and_overrides():
     assert (recipe.model, recipe.epochs, recipe.crop_scale) == ("nest_tiny_cifar", 3, (0.5, 1.0))
     with pytest.raises(ValueError, match="Unknown recipe 'cifar'"):
         recipe_for("cifar10", "cifar")
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("epochs", "three", "Recipe field 'epochs' must be an integer; got 'three'."),
+        ("epochs", "true", "Recipe field 'epochs' must be an integer; got True."),
+        ("batch_size", "0", "Recipe field 'batch_size' must be positive; got 0."),
+        ("learning_rate", "fast", "Recipe field 'learning_rate' must be a number; got 'fast'."),
+        ("ema_momentum", "high", "'ema_momentum' must be a number or none; got 'high'."),
+        ("crop_scale", "0.5", "'crop_scale' must be a list of 2 numbers; got 0.5."),
+        ("optimizer", "adam", "Recipe field 'optimizer' takes ['adamw', 'sgd']; got 'adam'."),
+        ("precision", "half", "'precision' takes ['float32', 'bfloat16', 'float16']; got 'half'"),
+        ("exclude_from_decay", '["norms"]', "'exclude_from_decay' takes ['position_embedding', "),
+        ("augmentation", "strong", "'augmentation' must be \"none\" or a JSON object of "),
+        ("model_options", "deep", "'model_options' must be a JSON object; got 'deep'."),
+    ],
+)
+def test_recipe_values_are_checked_when_set(field, value, message):
+    with pytest.raises(ValueError) as error:
+        resolve_recipe(overrides={field: value})
+    assert message in str(error.value)
+
+
+def test_optional_fields_take_none_and_strings_stay_strings():
+    overrides = {"ema_momentum": "0.99", "weights": "none", "model": "cvt_2_4_32"}
+    recipe = resolve_recipe(overrides=overrides)
+    assert (recipe.ema_momentum, recipe.weights, recipe.model) == (0.99, None, "cvt_2_4_32")
+    assert resolve_recipe(overrides={"ema_momentum": "none"}).ema_momentum is None
+
+
+def test_a_shorter_run_keeps_its_warmup_and_cooldown_in_proportion(capsys):
+    digits = resolve_recipe(overrides={"epochs": "3"})
+    assert (digits.epochs, digits.warmup_epochs) == (3, 0.3)  # not 3 epochs of warm-up
+    assert capsys.readouterr().out == (
+        "epochs 30 -> 3, so warmup_epochs 3 -> 0.3 (in proportion; set to choose).\n"
+    )
+    chosen = resolve_recipe(overrides={"epochs": 3, "warmup_epochs": 1})
+    assert chosen.warmup_epochs == 1 and capsys.readouterr().out == ""
+    cct = resolve_recipe(recipe="cct_cifar10", overrides={"epochs": 31})
+    assert (cct.warmup_epochs, cct.cooldown_epochs) == (1.0, 1.0)
+    vit = resolve_recipe(recipe="vit_finetune_cifar10", overrides={"steps": 1000})
+    assert vit.warmup_steps == 50
+    schedule, epochs = _schedule(digits, steps_per_epoch=10)
+    assert (schedule.warmup_steps, schedule.decay_steps, epochs) == (3, 30, 3)
+
+
+def test_learning_curves_number_epochs_from_one_on_integer_ticks_with_the_rate():
+    rows = [
+        {"epoch": str(epoch), "loss": "1", "val_loss": "2", "accuracy": "0.5",
+         "val_accuracy": "0.4", "learning_rate": str(rate)}
+        for epoch, rate in ((1, 1e-3), (2, 5e-4), (3, 0.0))
+    ]  # fmt: skip
+    figure = plot_history(rows)
+    figure.draw_without_rendering()
+    assert [axis.get_title() for axis in figure.axes] == ["loss", "accuracy", "learning_rate"]
+    for axis in figure.axes:
+        assert all(float(tick).is_integer() for tick in axis.get_xticks()), axis.get_xticks()
+        assert [list(line.get_xdata()) for line in axis.lines][0] == [1, 2, 3]
+    assert list(figure.axes[2].lines[0].get_ydata()) == [1e-3, 5e-4, 0.0]
