@@ -4,13 +4,16 @@
 
 N > 1 makes N virtual CPU devices before the backend starts (XLA's host
 device count on JAX, logical CPU devices on TensorFlow), so it must run in a
-fresh process. Prints one JSON line: the replicas' description and the
-per-epoch history.
+fresh process. Saves the weights before training and after the first
+``FIRST_STEPS`` updates (``WORKDIR/weights_{0,N}.npy``, flattened) and prints
+one JSON line: the replicas' description and the per-epoch history.
 """
 
 import json
 import os
 import sys
+
+FIRST_STEPS = 8
 
 
 def main(devices, workdir):
@@ -24,8 +27,29 @@ def main(devices, workdir):
         logical = [tf.config.LogicalDeviceConfiguration()] * devices
         tf.config.set_logical_device_configuration(cpu, logical)
 
+    import keras
+
     from keras_nest import distribute
     from keras_nest.training import resolve_recipe, train
+
+    import numpy as np
+
+    class SaveFirstWeights(keras.callbacks.Callback):
+        """Saves all weights, flattened, before training and after ``FIRST_STEPS`` updates."""
+
+        def save(self, steps):
+            weights = [keras.ops.convert_to_numpy(w).ravel() for w in self.model.weights]
+            np.save(os.path.join(workdir, f"weights_{steps}.npy"), np.concatenate(weights))
+
+        def on_train_begin(self, logs=None):
+            self.save(0)
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self.epoch == 0 and batch + 1 == FIRST_STEPS:
+                self.save(FIRST_STEPS)
 
     replicas = distribute.auto()
     recipe = resolve_recipe(
@@ -39,7 +63,8 @@ def main(devices, workdir):
             "model_options": {"attention_dropout": 0.0, "drop_path_rate": 0.0},
         },
     )
-    _, history = train(recipe, workdir, verbose=0, replicas=replicas)
+    callbacks = [SaveFirstWeights()]
+    _, history = train(recipe, workdir, verbose=0, replicas=replicas, callbacks=callbacks)
     print(
         json.dumps(
             {

@@ -12,6 +12,7 @@ import tensorflow as tf
 from keras_nest import distribute
 from tests.backends import REPO
 from tests.conftest import BACKEND
+from tests.training.distributed_run import FIRST_STEPS
 
 
 def _history(devices, workdir):
@@ -37,14 +38,29 @@ def test_four_devices_follow_the_single_device_trajectory(tmp_path):
     expected = {"jax": "DataParallel", "tensorflow": "MirroredStrategy"}[BACKEND]
     assert parallel["description"].startswith(expected)
 
+    # The same updates: after the first steps, the two runs' weights differ by float32
+    # rounding only (measured 2e-5 of the distance travelled; a replica that applied only
+    # its own shard's gradient would be off by about half of it).
+    start, one, four = (
+        np.load(tmp_path / run / f"weights_{steps}.npy")
+        for run, steps in (("single", 0), ("single", FIRST_STEPS), ("parallel", FIRST_STEPS))
+    )
+    np.testing.assert_array_equal(np.load(tmp_path / "parallel" / "weights_0.npy"), start)
+    travelled = np.linalg.norm(one - start)
+    assert travelled > 0.1
+    assert np.linalg.norm(four - one) < 1e-3 * travelled
+
+    # Then the same trajectory. Float32 sums in another order drift apart over hundreds of
+    # steps, by an amount that depends on the CPU's kernels (epoch 3's loss: 3e-5 relative
+    # on a Xeon with AVX-512, 4.3e-4 on an EPYC without), so the later epochs are compared
+    # loosely; the schedule exactly.
     one, four = single["history"], parallel["history"]
-    # The run learns (the trajectory is not flat), and both follow it.
-    assert one["loss"][-1] < 0.75 * one["loss"][0]
-    for key in ("loss", "val_loss", "learning_rate"):
-        np.testing.assert_allclose(four[key], one[key], rtol=2e-4, err_msg=key)
-    # Accuracies count images: rounding noise may flip an image at a decision boundary.
-    for key, images in (("accuracy", 1408), ("val_accuracy", 359)):
-        np.testing.assert_allclose(four[key], one[key], atol=2.5 / images, err_msg=key)
+    assert one["loss"][-1] < 0.75 * one["loss"][0]  # the run learns
+    np.testing.assert_allclose(four["learning_rate"], one["learning_rate"], rtol=1e-6)
+    for key in ("loss", "val_loss"):
+        np.testing.assert_allclose(four[key], one[key], rtol=5e-3, err_msg=key)
+    for key in ("accuracy", "val_accuracy"):
+        np.testing.assert_allclose(four[key], one[key], atol=0.01, err_msg=key)
 
 
 def test_jax_evaluation_padding_gives_the_real_images_metrics():
