@@ -6,7 +6,11 @@ import dataclasses
 import pytest
 
 from keras_nest.weights import loading
-from tests.conftest import publish_locally
+from tests.conftest import BACKEND, publish_locally
+
+# Reading and checking files does not depend on the backend (the parity tests load
+# weights on every backend), so these run once, in the tensorflow run.
+pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="file handling is backend-free")
 
 
 @pytest.mark.parametrize("where", ["missing_file", "closed_port"])

@@ -8,6 +8,11 @@ import numpy as np
 import pytest
 
 import keras_nest
+from tests.conftest import BACKEND
+
+# Reading and checking files does not depend on the backend (the parity tests load
+# weights on every backend), so these run once, in the tensorflow run.
+pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="file handling is backend-free")
 
 
 def tiny_nest(depths=(1, 1, 1), **kwargs):

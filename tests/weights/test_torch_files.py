@@ -13,8 +13,13 @@ import pytest
 
 import keras_nest
 from keras_nest.weights import readers
+from tests.conftest import BACKEND
 from tests.models.compact.reference import reference_model
 from tests.torch_references import save_state_dict
+
+# Reading and checking files does not depend on the backend (the parity tests load
+# weights on every backend), so these run once, in the tensorflow run.
+pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="file handling is backend-free")
 
 
 def block_torch(monkeypatch):
