@@ -14,7 +14,7 @@ or ``Mlp``) runs compiled through ``predict_on_batch`` (inference) and
 - exact GELU as ``erf`` (``x/2 * (1 + erf(x / sqrt 2))``) and as ``erfc``
   (``ops.gelu(approximate=False)``).
 
-``keras_nest.layers.kernels`` picks one way per backend, device and mode;
+``keras_nest.layers.compute_paths`` picks one way per backend, device and mode;
 this benchmark is the measurement behind those choices.
 """
 
@@ -26,7 +26,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_nest.layers import Mlp, MultiHeadSelfAttention, kernels
+from keras_nest.layers import Mlp, MultiHeadSelfAttention, compute_paths
 
 
 def median_ms(step, steps, repeats):
@@ -66,22 +66,22 @@ def main(argv=None):
     shape = (args.sequences, args.tokens, args.width)
     inputs = rng.standard_normal(shape).astype("float32")
     print(f"{keras.backend.backend()}, input {shape}, {args.heads} heads: median ms per call")
-    chosen = kernels.attention_kernel
-    for kernel in kernels.KERNELS:
-        kernels.attention_kernel = lambda training, kernel=kernel: kernel
+    chosen = compute_paths.attention_path
+    for path in compute_paths.ATTENTION_PATHS:
+        compute_paths.attention_path = lambda training, path=path: path
         infer, train = time_layer(lambda: MultiHeadSelfAttention(args.heads), inputs, args)
-        marks = [mode for mode in ("infer", "train") if chosen(mode == "train") == kernel]
+        marks = [mode for mode in ("infer", "train") if chosen(mode == "train") == path]
         mark = f" (chosen to {' and '.join(marks)})" if marks else ""
-        print(f"attention {kernel:>9}: infer {infer:8.1f}  train {train:8.1f}{mark}")
-    kernels.attention_kernel = chosen
-    chosen = kernels.gelu
+        print(f"attention {path:>9}: infer {infer:8.1f}  train {train:8.1f}{mark}")
+    compute_paths.attention_path = chosen
+    chosen = compute_paths.gelu
     erf = lambda x, approximate: 0.5 * x * (1 + ops.erf(x * 0.5**0.5))  # noqa: E731
     erfc = lambda x, approximate: ops.gelu(x, approximate=False)  # noqa: E731
     for name, gelu in (("erf", erf), ("erfc", erfc)):
-        kernels.gelu = gelu
+        compute_paths.gelu = gelu
         infer, train = time_layer(lambda: Mlp(4 * args.width), inputs, args)
         print(f"mlp, gelu {name:>9}: infer {infer:8.1f}  train {train:8.1f}")
-    kernels.gelu = chosen
+    compute_paths.gelu = chosen
 
 
 if __name__ == "__main__":

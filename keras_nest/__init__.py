@@ -10,6 +10,7 @@ import importlib
 import os
 import sys
 
+from keras_nest import presets  # plain data: no Keras
 from keras_nest.version import __version__
 
 
@@ -45,59 +46,20 @@ if _is_command_line(sys.argv, getattr(sys, "orig_argv", [])):
 
 else:
     from keras_nest import distribute, layers, models, utils
-    from keras_nest.models import (
-        CCT,
-        CVT,
-        Nest,
-        NestBase,
-        NestBaseCifar,
-        NestSmall,
-        NestSmallCifar,
-        NestTiny,
-        NestTinyCifar,
-        TransformerModel,
-        ViT,
-        ViTBase16,
-        ViTBase32,
-        ViTHuge14,
-        ViTLarge16,
-        ViTLarge32,
-        ViTLite,
-        ViTSmall16,
-        ViTSmall32,
-        ViTTiny16,
-        attention_model,
-        create_model,
-        list_models,
-    )
+    from keras_nest.models import *  # noqa: F403 (every name of keras_nest.models.__all__)
 
-__all__ = [
-    "CCT",
-    "CVT",
-    "Nest",
-    "NestBase",
-    "NestBaseCifar",
-    "NestSmall",
-    "NestSmallCifar",
-    "NestTiny",
-    "NestTinyCifar",
-    "TransformerModel",
-    "ViT",
-    "ViTBase16",
-    "ViTBase32",
-    "ViTHuge14",
-    "ViTLarge16",
-    "ViTLarge32",
-    "ViTLite",
-    "ViTSmall16",
-    "ViTSmall32",
-    "ViTTiny16",
-    "__version__",
-    "attention_model",
-    "create_model",
-    "distribute",
-    "layers",
-    "list_models",
-    "models",
-    "utils",
-]
+# The model functions follow from the preset tables, which need no Keras.
+__all__ = sorted(
+    [
+        *presets.public_names(),
+        "TransformerModel",
+        "__version__",
+        "attention_model",
+        "create_model",
+        "distribute",
+        "layers",
+        "list_models",
+        "models",
+        "utils",
+    ]
+)

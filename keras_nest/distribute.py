@@ -1,7 +1,7 @@
 """Data-parallel training over every device, with the strategy of the Keras backend in use.
 
-Distribution is backend-specific (so is the choice of kernels in
-``keras_nest.layers.kernels``)::
+Distribution is backend-specific (so is the choice of compute paths in
+``keras_nest.layers.compute_paths``)::
 
     import keras_nest
 

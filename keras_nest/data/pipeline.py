@@ -1,12 +1,12 @@
 """``load_dataset``: a batched ``tf.data`` pipeline that ``model.fit`` takes on every backend."""
 
+import dataclasses
 import os
 
 import numpy as np
 
 from keras_nest.data import sources
-from keras_nest.data.normalization import normalization_constants
-from keras_nest.models.imagenet import normalize
+from keras_nest.preprocessing.normalization import normalization_constants, normalize
 
 
 def load_dataset(
@@ -84,89 +84,177 @@ def load_dataset(
             unknown normalization; an unreadable image fails the iteration with
             a message that names the file.
     """
-    import tensorflow as tf
-
     mean, std = normalization_constants(normalization)
     training = split == "train" if training is None else training
     source = _source(name_or_path, split, data_dir)
-    num_classes, count = source.num_classes, len(source)
     augment = augment if training else None
-    image_layers = augment.image_layers(seed) if augment else []
     mixing = bool(augment and augment.mixes)
-    one_hot = one_hot or mixing
-    base_seed = 0 if seed is None else seed
-
-    def prepare(image, label):
-        if training and crop_padding:
-            image = _center_crop(image, image_size, 1.0, interpolation)
-            image = tf.pad(image, [[crop_padding] * 2, [crop_padding] * 2, [0, 0]])
-            image = tf.image.random_crop(image, (image_size, image_size, 3), seed=seed)
-        elif training:
-            image = _random_resized_crop(image, image_size, crop_scale, seed, interpolation)
-        else:
-            image = _center_crop(image, image_size, crop_ratio, interpolation)
-        if training and flip:
-            image = tf.image.random_flip_left_right(image, seed=seed)
-        image = tf.ensure_shape(image, (image_size, image_size, 3))
-        for layer in image_layers:
-            image = tf.cast(layer(image, training=True), tf.float32)
-        image = (image / 255.0 - np.asarray(mean, "float32")) / np.asarray(std, "float32")
-        label = tf.cast(label, tf.int32)
-        return image, tf.one_hot(label, num_classes) if one_hot else label
-
+    prepare = _example_preparer(
+        image_size,
+        (mean, std),
+        training,
+        _Crop(crop_ratio, crop_scale, crop_padding, flip, interpolation),
+        augment.image_layers(seed) if augment else [],
+        seed,
+        source.num_classes if one_hot or mixing else None,
+    )
     mix = augment.batch_mixer(seed) if mixing else None
     mix_off_epoch = augment.mix_off_epoch if mixing else None
     if mix_off_epoch is not None and start_epoch is None:
         raise ValueError(
             "Augmentation.mix_off_epoch needs the epoch: pass start_epoch (a run's epoch stream)."
         )
-
-    def batches(examples):
-        examples = examples.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
-        return examples.batch(batch_size, drop_remainder=training)
-
-    if source.items is None:  # a stream: a shuffle buffer, reshuffled each pass
-        stream = source.stream
-        if training:
-            stream_seed = None if seed is None else seed + (start_epoch or 0)
-            stream = stream.shuffle(shuffle_buffer, seed=stream_seed)
-        dataset = batches(stream)
-        if training and start_epoch is not None:
-            dataset = dataset.repeat()
+    batching = _Batching(prepare, batch_size, training, seed, start_epoch)
+    if source.items is None:
+        dataset = _stream_batches(source.stream, batching, shuffle_buffer)
     else:
-        items, labels = tf.constant(source.items), tf.constant(source.labels)
+        dataset = _indexed_batches(source, batching)
+    count = len(source)
+    steps_per_epoch = count // batch_size if training else -(-count // batch_size)
+    if mix is not None:
+        dataset = _mix_batches(dataset, mix, mix_off_epoch, start_epoch, steps_per_epoch)
+    return _with_sizes(dataset, source.num_classes, count, steps_per_epoch)
 
-        def example(index):
-            return source.decode(tf.gather(items, index)), tf.gather(labels, index)
 
-        def shuffled_pass(epoch):
-            # The order of an epoch is a permutation keyed by (seed, epoch) alone.
-            key = tf.stack([tf.constant(base_seed, tf.int64), epoch])
-            order = tf.data.Dataset.range(count).map(
+@dataclasses.dataclass(frozen=True)
+class _Crop:
+    """How :func:`load_dataset` crops and flips (see its arguments of the same names)."""
+
+    crop_ratio: float
+    crop_scale: tuple
+    crop_padding: int
+    flip: bool
+    interpolation: str | None
+
+
+def _example_preparer(image_size, mean_std, training, crop, image_layers, seed, one_hot_classes):
+    """``prepare(image, label)``: one decoded example cropped, augmented and normalised.
+
+    Labels become int32, or one-hot float32 rows of ``one_hot_classes`` when that is set.
+    """
+    import tensorflow as tf
+
+    mean, std = (np.asarray(values, "float32") for values in mean_std)
+
+    def prepare(image, label):
+        image = _crop_and_flip(image, image_size, training, crop, seed)
+        for layer in image_layers:
+            image = tf.cast(layer(image, training=True), tf.float32)
+        image = (image / 255.0 - mean) / std
+        label = tf.cast(label, tf.int32)
+        return image, label if one_hot_classes is None else tf.one_hot(label, one_hot_classes)
+
+    return prepare
+
+
+def _crop_and_flip(image, image_size, training, crop, seed):
+    """The training crop (pad-and-crop or Inception crop) and flip, or the evaluation centre crop."""
+    import tensorflow as tf
+
+    if training and crop.crop_padding:
+        padding = crop.crop_padding
+        image = _center_crop(image, image_size, 1.0, crop.interpolation)
+        image = tf.pad(image, [[padding] * 2, [padding] * 2, [0, 0]])
+        image = tf.image.random_crop(image, (image_size, image_size, 3), seed=seed)
+    elif training:
+        image = _random_resized_crop(image, image_size, crop.crop_scale, seed, crop.interpolation)
+    else:
+        image = _center_crop(image, image_size, crop.crop_ratio, crop.interpolation)
+    if training and crop.flip:
+        image = tf.image.random_flip_left_right(image, seed=seed)
+    return tf.ensure_shape(image, (image_size, image_size, 3))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Batching:
+    """Examples into batches: ``prepare`` mapped over them, then batched.
+
+    Training batches drop the remainder; ``seed`` and ``start_epoch`` set the order.
+    """
+
+    prepare: object
+    batch_size: int
+    training: bool
+    seed: int | None
+    start_epoch: int | None
+
+    def __call__(self, examples):
+        import tensorflow as tf
+
+        examples = examples.map(self.prepare, num_parallel_calls=tf.data.AUTOTUNE)
+        return examples.batch(self.batch_size, drop_remainder=self.training)
+
+
+def _stream_batches(stream, batching, shuffle_buffer):
+    """Batches of a streamed source: while training, a shuffle buffer reshuffled each pass.
+
+    With ``start_epoch`` the buffer's seed moves with it and the passes repeat endlessly.
+    """
+    if batching.training:
+        seed, start_epoch = batching.seed, batching.start_epoch
+        stream_seed = None if seed is None else seed + (start_epoch or 0)
+        stream = stream.shuffle(shuffle_buffer, seed=stream_seed)
+    dataset = batching(stream)
+    if batching.training and batching.start_epoch is not None:
+        dataset = dataset.repeat()
+    return dataset
+
+
+def _indexed_batches(source, batching):
+    """Batches of a random-access source, in order, shuffled whole, or as an epoch stream.
+
+    The epoch stream permutes every pass by ``(seed, epoch)`` alone, so a
+    resumed run sees the order an uninterrupted one would.
+    """
+    import tensorflow as tf
+
+    items, labels = tf.constant(source.items), tf.constant(source.labels)
+    count = len(source)
+
+    def example(index):
+        return source.decode(tf.gather(items, index)), tf.gather(labels, index)
+
+    def batches_in(order):
+        return batching(order.map(example, num_parallel_calls=tf.data.AUTOTUNE))
+
+    base_seed = 0 if batching.seed is None else batching.seed
+
+    def shuffled_pass(epoch):
+        key = tf.stack([tf.constant(base_seed, tf.int64), epoch])
+        return batches_in(
+            tf.data.Dataset.range(count).map(
                 lambda i: tf.random.experimental.index_shuffle(i, key, count - 1)
             )
-            return batches(order.map(example, num_parallel_calls=tf.data.AUTOTUNE))
+        )
 
-        if not training:
-            dataset = batches(tf.data.Dataset.range(count).map(example))
-        elif start_epoch is None:  # one pass, reshuffled each time it is iterated
-            order = tf.data.Dataset.range(count).shuffle(count, seed=seed)
-            dataset = batches(order.map(example, num_parallel_calls=tf.data.AUTOTUNE))
-        else:
-            dataset = tf.data.Dataset.counter(start_epoch).flat_map(shuffled_pass)
-    steps_per_epoch = count // batch_size if training else -(-count // batch_size)
-    if mix is not None and mix_off_epoch is None:
-        dataset = dataset.map(mix)
-    elif mix is not None:  # the epoch of a batch follows from its index in the stream
+    if not batching.training:
+        return batching(tf.data.Dataset.range(count).map(example))
+    if batching.start_epoch is None:  # one pass, reshuffled each time it is iterated
+        return batches_in(tf.data.Dataset.range(count).shuffle(count, seed=batching.seed))
+    return tf.data.Dataset.counter(batching.start_epoch).flat_map(shuffled_pass)
 
-        def mix_until_off_epoch(index, batch):
-            epoch = start_epoch + index // steps_per_epoch
-            return tf.cond(epoch < mix_off_epoch, lambda: mix(*batch), lambda: batch)
 
-        dataset = dataset.enumerate().map(mix_until_off_epoch)
+def _mix_batches(dataset, mix, mix_off_epoch, start_epoch, steps_per_epoch):
+    """MixUp/CutMix on every batch, or until ``mix_off_epoch`` in a run's epoch stream."""
+    import tensorflow as tf
+
+    if mix_off_epoch is None:
+        return dataset.map(mix)
+
+    def mix_until_off_epoch(index, batch):  # a batch's epoch follows from its index
+        epoch = start_epoch + index // steps_per_epoch
+        return tf.cond(epoch < mix_off_epoch, lambda: mix(*batch), lambda: batch)
+
+    return dataset.enumerate().map(mix_until_off_epoch)
+
+
+def _with_sizes(dataset, num_classes, num_examples, steps_per_epoch):
+    """``dataset`` prefetched, with its sizes set as attributes."""
+    import tensorflow as tf
+
     dataset = dataset.prefetch(tf.data.AUTOTUNE)
     dataset.num_classes = num_classes
-    dataset.num_examples = count
+    dataset.num_examples = num_examples
     dataset.steps_per_epoch = steps_per_epoch
     return dataset
 

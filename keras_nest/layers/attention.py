@@ -1,11 +1,12 @@
 """Self-attention over the token axis of inputs with any number of leading axes."""
 
 import functools
+import math
 
 import keras
 from keras import ops
 
-from keras_nest.layers import kernels
+from keras_nest.layers import compute_paths
 from keras_nest.layers.initializers import SublayerInitializers
 
 
@@ -139,17 +140,17 @@ class MultiHeadSelfAttention(SublayerInitializers, keras.layers.Layer):
         x = ops.reshape(inputs, (-1, tokens, channels))
         dropout_active = training and self.attention_dropout > 0
         if return_attention_scores or dropout_active:
-            kernel = "softmax"
+            path = "softmax"
         else:
-            kernel = kernels.attention_kernel(training)
-        if kernel == "fused":
+            path = compute_paths.attention_path(training)
+        if path == "fused":
             out = self._fused_attention(x, tokens, channels)
-        elif kernel == "deferred":
-            out = kernels.deferred_softmax_attention(*self._grouped_qkv(x, tokens))
+        elif path == "deferred":
+            out = compute_paths.deferred_softmax_attention(*self._grouped_qkv(x, tokens))
             out = self._ungroup(out, tokens, channels)
         else:
             dropout = functools.partial(self.attn_drop, training=training)
-            out, weights = kernels.softmax_attention(*self._grouped_qkv(x, tokens), dropout)
+            out, weights = compute_paths.softmax_attention(*self._grouped_qkv(x, tokens), dropout)
             out = self._ungroup(out, tokens, channels)
         out = self.proj_drop(self.proj(out), training=training)
         out = ops.reshape(out, (-1, *shape[1:]))
@@ -158,6 +159,18 @@ class MultiHeadSelfAttention(SublayerInitializers, keras.layers.Layer):
             heads_shape = (-1, *shape[1:-2], self.num_heads, tokens, tokens)
             return out, ops.reshape(scores, heads_shape)
         return out
+
+    def count_macs(self, input_shape, counter):
+        """Multiply-adds for ``keras_nest.utils.count_flops``: projections and both matmuls.
+
+        ``q kᵀ`` and ``weights · v`` cost ``2 N² C`` per sequence of ``N``
+        tokens of width ``C`` (multi-query attention too: the queries are
+        what cost).
+        """
+        counter.layer(self.qkv, input_shape)
+        sequences, tokens, channels = math.prod(input_shape[1:-2]), *input_shape[-2:]
+        counter.add("attention", 2 * sequences * tokens * tokens * channels)
+        counter.layer(self.proj, input_shape)
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -1,9 +1,11 @@
 """Turning images into tokens."""
 
+import math
+
 import keras
 from keras import ops
 
-from keras_nest.layers.blocks import pair
+from keras_nest.layers.image_blocks import check_split, pair
 from keras_nest.layers.initializers import SublayerInitializers
 
 
@@ -31,12 +33,7 @@ class PatchEmbedding(SublayerInitializers, keras.layers.Layer):
         self.set_initializers(kernel_initializer, bias_initializer)
 
     def build(self, input_shape):
-        ph, pw = self.patch_size
-        if input_shape[1] % ph or input_shape[2] % pw:
-            raise ValueError(
-                f"{self.name}: a {input_shape[1]}x{input_shape[2]} image does not "
-                f"split into {ph}x{pw} patches."
-            )
+        check_split(self.name, input_shape, self.patch_size, "image", "patches")
         self.proj = keras.layers.Conv2D(
             self.embed_dim,
             self.patch_size,
@@ -49,6 +46,10 @@ class PatchEmbedding(SublayerInitializers, keras.layers.Layer):
 
     def call(self, inputs):
         return self.proj(inputs)
+
+    def count_macs(self, input_shape, counter):
+        """The convolution's multiply-adds, for ``keras_nest.utils.count_flops``."""
+        counter.layer(self.proj, input_shape)
 
     def compute_output_shape(self, input_shape):
         ph, pw = self.patch_size
@@ -166,10 +167,16 @@ class ConvTokenizer(SublayerInitializers, keras.layers.Layer):
                 )
         return tuple(size)
 
+    @property
+    def same_padding(self):
+        """Whether every stage's padding is Keras's "same" (stride 1, padded by (k - 1) / 2).
+
+        Then the convolutions pad; otherwise the layer zero-pads before them.
+        """
+        return self.strides == 1 and 2 * self.padding == self.kernel_size - 1
+
     def build(self, input_shape):
         self.output_grid(*input_shape[1:3])
-        # A stride-1 convolution padded by (k - 1) / 2 is Keras's "same".
-        self._same = self.strides == 1 and 2 * self.padding == self.kernel_size - 1
         self.convs = []
         channels = input_shape[-1]
         for index in range(self.conv_layers):
@@ -177,7 +184,7 @@ class ConvTokenizer(SublayerInitializers, keras.layers.Layer):
                 self.embed_dim if index == self.conv_layers - 1 else self.hidden_dim,
                 self.kernel_size,
                 strides=self.strides,
-                padding="same" if self._same else "valid",
+                padding="same" if self.same_padding else "valid",
                 use_bias=self.use_bias,
                 activation=self.activation,
                 name=f"conv_{index}",
@@ -196,7 +203,7 @@ class ConvTokenizer(SublayerInitializers, keras.layers.Layer):
     def call(self, inputs):
         x = inputs
         for conv in self.convs:
-            if not self._same:
+            if not self.same_padding:
                 x = self._pad(x, self.padding, 0)
             x = conv(x)
             if self.max_pool:
@@ -204,6 +211,26 @@ class ConvTokenizer(SublayerInitializers, keras.layers.Layer):
                 x = ops.max_pool(x, self.pool_size, self.pool_strides, padding="valid")
         _, height, width, channels = ops.shape(x)
         return ops.reshape(x, (-1, height * width, channels))
+
+    def count_macs(self, input_shape, counter):
+        """Multiply-adds for ``keras_nest.utils.count_flops``.
+
+        The convolutions, plus (for ptflops) one per ReLU output and one per
+        max-pool input element.
+        """
+        shape = input_shape
+        for conv in self.convs:
+            if not self.same_padding:
+                pad = 2 * self.padding
+                shape = (shape[0], shape[1] + pad, shape[2] + pad, shape[3])
+            shape = counter.layer(conv, shape)
+            if conv.activation is keras.activations.relu:
+                counter.add("relu_and_pool", math.prod(shape[1:]))
+            if self.max_pool:
+                counter.add("relu_and_pool", math.prod(shape[1:]))
+                pool = (self.pool_size, self.pool_strides, self.pool_padding)
+                edges = (stage_size(edge, *pool) for edge in shape[1:3])
+                shape = (shape[0], *edges, shape[3])
 
     def compute_output_shape(self, input_shape):
         height, width = self.output_grid(*input_shape[1:3])

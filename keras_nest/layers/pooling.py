@@ -1,5 +1,7 @@
 """Pooling a token sequence into one vector."""
 
+import math
+
 import keras
 from keras import ops
 
@@ -29,6 +31,11 @@ class SequencePooling(SublayerInitializers, keras.layers.Layer):
         scores = self.attention_pool(inputs)[..., 0]
         weights = ops.cast(ops.softmax(ops.cast(scores, "float32"), axis=1), inputs.dtype)
         return ops.einsum("bn,bnc->bc", weights, inputs)
+
+    def count_macs(self, input_shape, counter):
+        """The scores and the weighted sum, for ``keras_nest.utils.count_flops``."""
+        counter.layer(self.attention_pool, input_shape)
+        counter.add("linear", math.prod(input_shape[1:]))
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], input_shape[-1])

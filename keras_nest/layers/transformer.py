@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_nest.layers import kernels
+from keras_nest.layers import compute_paths
 from keras_nest.layers.attention import MultiHeadSelfAttention, attention_output_spec
 from keras_nest.layers.initializers import SublayerInitializers
 
@@ -86,9 +86,13 @@ class Mlp(SublayerInitializers, keras.layers.Layer):
 
     def call(self, inputs, training=None):
         x = self.fc1(inputs)
-        x = kernels.gelu(x, approximate=self.gelu == "tanh")
+        x = compute_paths.gelu(x, approximate=self.gelu == "tanh")
         x = self.drop(x, training=training)
         return self.drop(self.fc2(x), training=training)
+
+    def count_macs(self, input_shape, counter):
+        """Both dense layers' multiply-adds, for ``keras_nest.utils.count_flops``."""
+        counter.layer(self.fc2, counter.layer(self.fc1, input_shape))
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -202,6 +206,11 @@ class TransformerBlock(SublayerInitializers, keras.layers.Layer):
             x = normed
         x = x + self.drop_path2(self.mlp(normed, training=training), training=training)
         return (x, scores) if return_attention_scores else x
+
+    def count_macs(self, input_shape, counter):
+        """Norms, attention and MLP, for ``keras_nest.utils.count_flops``."""
+        for sublayer in (self.norm1, self.attn, self.norm2, self.mlp):
+            counter.layer(sublayer, input_shape)
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -1,51 +1,16 @@
-"""Model families, each a functional-model builder plus its named variants."""
+"""Model families, each a functional-model builder plus its named variants.
 
-from keras_nest.models.attention_maps import TransformerModel, attention_model
-from keras_nest.models.compact import CCT, CVT, ViTLite
-from keras_nest.models.nest import (
-    Nest,
-    NestBase,
-    NestBaseCifar,
-    NestSmall,
-    NestSmallCifar,
-    NestTiny,
-    NestTinyCifar,
-)
+Each family registers below in one line; the named constructors (``NestTiny``)
+and the builders (``Nest``, ``CCT``) are made from the registry, and so is
+``__all__``.
+"""
+
+from keras_nest.models import compact, nest, registry, vit
 from keras_nest.models.registry import create_model, list_models
-from keras_nest.models.vit import (
-    ViT,
-    ViTBase16,
-    ViTBase32,
-    ViTHuge14,
-    ViTLarge16,
-    ViTLarge32,
-    ViTSmall16,
-    ViTSmall32,
-    ViTTiny16,
-)
+from keras_nest.models.transformer_model import TransformerModel, attention_model
 
-__all__ = [
-    "CCT",
-    "CVT",
-    "Nest",
-    "NestBase",
-    "NestBaseCifar",
-    "NestSmall",
-    "NestSmallCifar",
-    "NestTiny",
-    "NestTinyCifar",
-    "TransformerModel",
-    "ViT",
-    "ViTBase16",
-    "ViTBase32",
-    "ViTHuge14",
-    "ViTLarge16",
-    "ViTLarge32",
-    "ViTLite",
-    "ViTSmall16",
-    "ViTSmall32",
-    "ViTTiny16",
-    "attention_model",
-    "create_model",
-    "list_models",
-]
+registry.register(nest.FAMILY, vit.FAMILY, compact.FAMILY)
+globals().update(registry.public_functions())
+
+_OTHERS = ["TransformerModel", "attention_model", "create_model", "list_models"]
+__all__ = sorted([*registry.public_functions(), *_OTHERS])

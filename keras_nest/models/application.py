@@ -2,29 +2,15 @@
 
 Input handling (``input_tensor`` / ``input_shape``), the head (``include_top``,
 ``pooling``, ``classes``, ``classifier_activation``) and the checks that turn
-bad arguments into clear errors before anything is built.
+bad arguments into clear errors before anything is built. ``weights=`` is
+resolved by :func:`keras_nest.weights.resolve_weights`.
 """
-
-import os
 
 import keras
 
 from keras_nest.layers.initializers import fresh
 
 POOLINGS = (None, "avg", "max")
-
-
-def check_weights_argument(weights, model_name, named_weights):
-    """Raises a ValueError unless ``weights`` is None, a known name or a file."""
-    if weights is None or weights in named_weights:
-        return
-    if isinstance(weights, (str, os.PathLike)) and os.path.isfile(weights):
-        return
-    known = sorted(named_weights) or "none published"
-    raise ValueError(
-        f"{model_name}: weights must be None, the name of published weights "
-        f"({known}) or the path of an existing file; got {weights!r}."
-    )
 
 
 def check_head_arguments(pooling, classes, poolings=POOLINGS):
@@ -35,66 +21,13 @@ def check_head_arguments(pooling, classes, poolings=POOLINGS):
         raise ValueError(f"classes must be a positive integer, got {classes!r}.")
 
 
-def default_classes(classes, weights, named_weights, default):
-    """``classes``, or where it is None the class count of the named ``weights``
-    (``weights="cifar100"`` gives 100 classes), else ``default``."""
-    if classes is not None:
-        return classes
-    if isinstance(weights, str) and weights in named_weights:
-        return named_weights[weights].classes
-    return default
-
-
-def variant_constructor(title, variant, builder, arch, named_weights, classes, doc):
-    """A keras.applications-style constructor of one named variant of ``builder``.
-
-    Args:
-        title: the constructor's ``__name__`` (``NestTiny``, ``cct_7_3x1_32``).
-        variant: the registered name, also the default model name.
-        builder: the family builder, called with ``arch`` and the arguments.
-        arch: the variant's architecture arguments (overridable by keyword).
-        named_weights: ``{name: WeightsFile}`` of its published weights.
-        classes: its default class count, used when ``classes`` is None and
-            ``weights`` names no published checkpoint.
-        doc: the constructor's docstring.
-    """
-    default = classes
-
-    def build(
-        include_top=True,
-        weights=None,
-        input_tensor=None,
-        input_shape=None,
-        pooling=None,
-        classes=None,
-        classifier_activation="softmax",
-        name=variant,
-        **kwargs,
-    ):
-        return builder(
-            include_top=include_top,
-            weights=weights,
-            input_tensor=input_tensor,
-            input_shape=input_shape,
-            pooling=pooling,
-            classes=default_classes(classes, weights, named_weights, default),
-            classifier_activation=classifier_activation,
-            name=name,
-            named_weights=named_weights,
-            **{**arch, **kwargs},
-        )
-
-    build.__name__ = build.__qualname__ = title
-    build.__doc__ = doc
-    return build
-
-
-def image_input(input_tensor, input_shape, default_size, pretrained):
+def image_input(input_tensor, input_shape, default_size, weights):
     """Returns ``(image_input, model_inputs)`` for a channels-last image model.
 
     ``input_shape`` defaults to ``(default_size, default_size, 3)`` or to the
     shape of ``input_tensor``. Height and width must be known. Pretrained
-    weights need 3 channels.
+    ``weights`` (a resolved :class:`~keras_nest.weights.WeightsSource`) need
+    3 channels.
     """
     if keras.config.image_data_format() != "channels_last":
         raise ValueError("keras_nest models are channels_last only.")
@@ -108,7 +41,7 @@ def image_input(input_tensor, input_shape, default_size, pretrained):
             "input_shape must be (height, width, channels) with every size known, "
             f"got {input_shape}."
         )
-    if pretrained and input_shape[-1] != 3:
+    if weights.pretrained and input_shape[-1] != 3:
         raise ValueError(
             f"Pretrained weights take 3 input channels, got input_shape={input_shape}."
         )

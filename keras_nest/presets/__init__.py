@@ -1,15 +1,27 @@
-"""Every named model of keras_nest as plain data, one table per family.
+"""Every named model of keras_nest as plain data: one table of :class:`Preset` s a family.
 
-The family modules (``keras_nest.models.nest``, ``.vit``, ``.compact``) build
-and register their constructors from these tables; ``keras-nest models``
-lists the names from them without importing Keras.
+The registry (``keras_nest.models.registry``) makes each model's constructor
+from its preset; ``keras-nest models`` lists the names from here without
+importing Keras. A new family's table joins :data:`PRESETS` below.
 """
 
 from keras_nest.presets.compact import COMPACT
 from keras_nest.presets.nest import NEST
+from keras_nest.presets.records import Preset, WeightsFile, table
 from keras_nest.presets.vit import VIT
+
+PRESETS = table(*NEST.values(), *VIT.values(), *COMPACT.values())
+
+__all__ = ["PRESETS", "Preset", "WeightsFile", "names", "public_names"]
 
 
 def names(pattern=""):
     """Sorted names of every preset containing ``pattern``, as ``keras_nest.list_models``."""
-    return sorted(name for table in (NEST, VIT, COMPACT) for name in table if pattern in name)
+    return sorted(name for name in PRESETS if pattern in name)
+
+
+def public_names():
+    """Sorted names of the public model functions: the family builders (``Nest``,
+    ``CCT``) and the named constructors (``NestTiny``)."""
+    builders = {preset.builder for preset in PRESETS.values()}
+    return sorted(builders | {preset.title for preset in PRESETS.values() if preset.title})

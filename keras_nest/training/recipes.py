@@ -12,7 +12,7 @@ import types
 import typing
 
 from keras_nest.data.augment import NO_AUGMENTATION, Augmentation
-from keras_nest.data.normalization import NORMALIZATIONS
+from keras_nest.preprocessing.normalization import NORMALIZATIONS
 from keras_nest.training.optimizer import DECAY_EXCLUSIONS, OPTIMIZERS
 from keras_nest.training.precision import PRECISIONS
 

@@ -15,6 +15,22 @@ no attention matmuls and no norms (:attr:`FlopCount.ptflops_macs`).
     count = keras_nest.utils.count_flops(keras_nest.NestTiny())
     print(count)             # 5.83 GMACs per image, ...
     count.macs_without_attention
+
+**Rules.** Every layer with a cost counts itself. A layer class either has a
+method ``count_macs(self, input_shape, counter)`` (keras_nest's layers do; no
+import of this module needed), or a rule ``rule(layer, input_shape, counter)``
+is registered for it with :func:`register_rule` (Keras's own layers, here).
+Either way the rule adds its multiply-adds with ``counter.add(kind, macs)``
+and counts its sublayers with ``counter.layer(sublayer, input_shape)``
+(which returns their output shape), reading public attributes only. The
+most specific class along the MRO wins. A layer with kernels and no rule is
+an error rather than a silent zero.
+
+The graph is walked through Keras's public API (``model.operations`` in
+topological order, each operation's ``input``), which holds the shapes of an
+operation's *first* call: a layer called at several places of a model is
+counted once, at its first call's shapes (keras_nest's models call every
+layer once).
 """
 
 import dataclasses
@@ -22,19 +38,8 @@ import math
 
 import keras
 
-from keras_nest.layers import (
-    BlockAggregation,
-    ConvTokenizer,
-    Mlp,
-    MultiHeadSelfAttention,
-    PatchEmbedding,
-    SequencePooling,
-    TransformerBlock,
-)
-from keras_nest.layers.blocks import deblockified_shape
-from keras_nest.layers.patching import stage_size
-
 KINDS = ("linear", "conv", "attention", "norm")  # the kinds that make up FlopCount.macs
+PTFLOPS_KINDS = ("relu_and_pool",)  # counted, but not part of FlopCount.macs
 
 
 @dataclasses.dataclass
@@ -107,23 +112,96 @@ def count_flops(model):
 
 
 def _count_graph(model, count):
-    if not hasattr(model, "_nodes_by_depth"):
+    if not hasattr(model, "operations"):
         raise ValueError(f"count_flops needs a functional model; {model.name} is not one.")
-    for depth in sorted(model._nodes_by_depth, reverse=True):
-        for node in model._nodes_by_depth[depth]:
-            layer = node.operation
-            if node.is_input:
-                continue
-            shapes = [tuple(t.shape) for t in node.input_tensors]
-            for shape in shapes:
-                if any(size is None for size in shape[1:]):
-                    raise ValueError(
-                        f"count_flops needs a fixed input size; {layer.name} gets {shape}."
-                    )
-            if hasattr(layer, "_nodes_by_depth"):
-                _count_graph(layer, count)
-            else:
-                _count_layer(layer, shapes[0], count, layer.name)
+    for operation in model.operations:
+        if isinstance(operation, keras.layers.InputLayer):
+            continue
+        shapes = [tuple(tensor.shape) for tensor in keras.tree.flatten(operation.input)]
+        for shape in shapes:
+            if any(size is None for size in shape[1:]):
+                raise ValueError(
+                    f"count_flops needs a fixed input size; {operation.name} gets {shape}."
+                )
+        if hasattr(operation, "operations"):  # a nested functional model
+            _count_graph(operation, count)
+        else:
+            _count_layer(operation, shapes[0], MacCounter(count, operation.name))
+
+
+RULES = {}  # {layer class: rule(layer, input_shape, counter)}, for classes without count_macs
+
+
+def register_rule(layer_class):
+    """Decorator: registers ``rule(layer, input_shape, counter)`` for ``layer_class``.
+
+    For layer classes that cannot have a ``count_macs`` method (Keras's own,
+    another library's); it also holds for their subclasses, unless a more
+    specific class has a rule or a ``count_macs`` of its own::
+
+        @register_rule(MyLayer)
+        def _my_layer(layer, input_shape, counter):
+            counter.layer(layer.dense, input_shape)
+    """
+
+    def register(rule):
+        RULES[layer_class] = rule
+        return rule
+
+    return register
+
+
+class MacCounter:
+    """What a rule counts into: the multiply-adds of one top-level layer of the model.
+
+    Everything a rule adds, also through sublayers, is put down to that layer
+    in :attr:`FlopCount.layers`.
+    """
+
+    def __init__(self, count, layer_name):
+        self._count = count
+        self._layer_name = layer_name
+
+    def add(self, kind, macs):
+        """Adds ``macs`` of ``kind`` (one of :data:`KINDS`, or "relu_and_pool" for ptflops)."""
+        if kind not in KINDS + PTFLOPS_KINDS:
+            raise ValueError(f"kind must be one of {KINDS + PTFLOPS_KINDS}, got {kind!r}.")
+        self._count.add(kind, self._layer_name, int(macs))
+
+    def layer(self, layer, input_shape):
+        """Counts ``layer`` on ``input_shape`` by its own rule; returns its output shape.
+
+        Raises:
+            ValueError: if ``layer`` has kernels and no rule.
+        """
+        _count_layer(layer, tuple(input_shape), self)
+        return tuple(layer.compute_output_shape(tuple(input_shape)))
+
+
+def rule_for(layer):
+    """The counting rule of ``layer``'s class, or None: its ``count_macs`` or a registered one."""
+    for kind in type(layer).__mro__:
+        if kind in RULES:
+            return RULES[kind]
+        if "count_macs" in vars(kind):
+            return lambda layer, input_shape, counter: layer.count_macs(input_shape, counter)
+    return None
+
+
+def _count_layer(layer, shape, counter):
+    rule = rule_for(layer)
+    if rule is not None:
+        rule(layer, shape, counter)
+        return
+    kernels = [
+        w.path for w in getattr(layer, "weights", []) if len(w.shape) >= 2 and "kernel" in w.path
+    ]
+    if kernels:
+        raise ValueError(
+            f"count_flops has no rule for {type(layer).__name__} ({layer.name}), "
+            f"which has kernels {kernels}: give the class a count_macs(input_shape, counter) "
+            "method or register one with keras_nest.utils.flops.register_rule."
+        )
 
 
 def _tokens(shape):
@@ -131,98 +209,20 @@ def _tokens(shape):
     return math.prod(shape[1:-1])
 
 
-def _dense(layer, shape, count, name):
-    count.add("linear", name, _tokens(shape) * shape[-1] * layer.units)
+@register_rule(keras.layers.Dense)
+def _dense(layer, shape, counter):
+    counter.add("linear", _tokens(shape) * shape[-1] * layer.units)
 
 
-def _conv(layer, shape, count, name):
-    """A 2D convolution on ``shape``; returns its output shape."""
+@register_rule(keras.layers.Conv2D)
+def _conv(layer, shape, counter):
     out = layer.compute_output_shape((1, *shape[1:]))
     kh, kw = layer.kernel_size
     per_output = kh * kw * (shape[-1] // layer.groups) * layer.filters
-    count.add("conv", name, math.prod(out[1:3]) * per_output)
-    return out
+    counter.add("conv", math.prod(out[1:3]) * per_output)
 
 
-def _layer_norm(layer, shape, count, name):
+@register_rule(keras.layers.LayerNormalization)
+def _layer_norm(layer, shape, counter):
     affine = layer.scale or layer.center
-    count.add("norm", name, math.prod(shape[1:]) * (5 if affine else 4))
-
-
-def _attention(layer, shape, count, name):
-    _dense(layer.qkv, shape, count, name)
-    sequences, tokens, channels = math.prod(shape[1:-2]), shape[-2], shape[-1]
-    count.add("attention", name, 2 * sequences * tokens * tokens * channels)
-    _dense(layer.proj, shape, count, name)
-
-
-def _mlp(layer, shape, count, name):
-    _dense(layer.fc1, shape, count, name)
-    _dense(layer.fc2, (*shape[:-1], layer.hidden_dim), count, name)
-
-
-def _transformer_block(layer, shape, count, name):
-    _layer_norm(layer.norm1, shape, count, name)
-    _attention(layer.attn, shape, count, name)
-    _layer_norm(layer.norm2, shape, count, name)
-    _mlp(layer.mlp, shape, count, name)
-
-
-def _max_pool(shape, size, strides, padding, count, name):
-    """A max-pool on ``shape`` padded ``padding`` a side (free but for ptflops); its output."""
-    count.add("relu_and_pool", name, math.prod(shape[1:]))
-    edges = (stage_size(edge, size, strides, padding) for edge in shape[1:3])
-    return (shape[0], *edges, shape[3])
-
-
-def _conv_tokenizer(layer, shape, count, name):
-    for conv in layer.convs:
-        if not layer._same:
-            pad = 2 * layer.padding
-            shape = (shape[0], shape[1] + pad, shape[2] + pad, shape[3])
-        shape = _conv(conv, shape, count, name)
-        if conv.activation is keras.activations.relu:
-            count.add("relu_and_pool", name, math.prod(shape[1:]))
-        if layer.max_pool:
-            pool = (layer.pool_size, layer.pool_strides, layer.pool_padding)
-            shape = _max_pool(shape, *pool, count, name)
-
-
-def _block_aggregation(layer, shape, count, name):
-    out = _conv(layer.conv, deblockified_shape(shape, layer.block_size), count, name)
-    _layer_norm(layer.norm, out, count, name)
-    count.add("relu_and_pool", name, math.prod(out[1:]))  # the max-pool's input
-
-
-def _sequence_pooling(layer, shape, count, name):
-    _dense(layer.attention_pool, shape, count, name)
-    count.add("linear", name, _tokens(shape) * shape[-1])  # the weighted sum
-
-
-RULES = {
-    keras.layers.Dense: _dense,
-    keras.layers.Conv2D: _conv,
-    keras.layers.LayerNormalization: _layer_norm,
-    MultiHeadSelfAttention: _attention,
-    Mlp: _mlp,
-    TransformerBlock: _transformer_block,
-    PatchEmbedding: lambda layer, shape, count, name: _conv(layer.proj, shape, count, name),
-    ConvTokenizer: _conv_tokenizer,
-    BlockAggregation: _block_aggregation,
-    SequencePooling: _sequence_pooling,
-}
-
-
-def _count_layer(layer, shape, count, name):
-    for kind in type(layer).__mro__:
-        if kind in RULES:
-            RULES[kind](layer, shape, count, name)
-            return
-    kernels = [
-        w.path for w in getattr(layer, "weights", []) if len(w.shape) >= 2 and "kernel" in w.path
-    ]
-    if kernels:
-        raise ValueError(
-            f"count_flops has no rule for {type(layer).__name__} ({layer.name}), "
-            f"which has kernels {kernels}."
-        )
+    counter.add("norm", math.prod(shape[1:]) * (5 if affine else 4))

@@ -7,7 +7,6 @@ missing, unexpected and mis-shaped tensor before anything is assigned.
 """
 
 import collections
-import dataclasses
 import math
 import os
 import tempfile
@@ -17,28 +16,23 @@ import h5py
 import keras
 import numpy as np
 
-from keras_nest.weights.readers import read_checkpoint
-
 CACHE_SUBDIR = "models/keras_nest"
 CACHE_DIR = None  # None: the Keras home, ~/.keras or $KERAS_HOME
 KERAS_ARCHIVE_WEIGHTS = "model.weights.h5"  # the weights inside a .keras file
+# The formats a weights file can have, by its name (see file_format).
+KERAS_MODEL = "keras_model"  # a whole saved model, .keras
+KERAS_WEIGHTS = "keras_weights"  # model.save_weights, .weights.h5
+CHECKPOINT = "checkpoint"  # anything else: a family converter reads it
 
 
-@dataclasses.dataclass(frozen=True)
-class WeightsFile:
-    """A published checkpoint: where it lives and what it holds.
-
-    Attributes:
-        url: download address.
-        filename: name in the Keras cache (``~/.keras/models/keras_nest``).
-        sha256: expected hash of the file, or None where none is published.
-        classes: size of its classifier.
-    """
-
-    url: str
-    filename: str
-    sha256: str | None
-    classes: int
+def file_format(path):
+    """:data:`KERAS_MODEL`, :data:`KERAS_WEIGHTS` or :data:`CHECKPOINT`, by the file's name."""
+    path = os.fspath(path)
+    if path.endswith(".keras"):
+        return KERAS_MODEL
+    if path.endswith(".weights.h5"):
+        return KERAS_WEIGHTS
+    return CHECKPOINT
 
 
 def cache_home():
@@ -195,11 +189,6 @@ def assign_weights(model, converted, source, ignore=(), resize=None):
         variables[name].assign(array.astype(variables[name].dtype))
 
 
-def is_keras_weights(path):
-    """True for a Keras ``.weights.h5`` file."""
-    return os.fspath(path).endswith(".weights.h5")
-
-
 def stored_shapes(path, source):
     """The tensor shapes in a ``.weights.h5`` at ``path``: ``(model, optimizer)``.
 
@@ -282,64 +271,34 @@ def load_keras_model_weights(model, path):
         load_keras_weights(model, weights, source=path)
 
 
-def is_checkpoint_file(weights, named_weights):
-    """True where ``weights`` is a checkpoint file that a family converter reads:
-    not None, not the name of published weights, not a Keras file."""
-    if weights is None or weights in named_weights:
-        return False
-    path = os.fspath(weights)
-    return not (path.endswith(".keras") or is_keras_weights(path))
-
-
-def load_weights(
-    model,
-    weights,
-    *,
-    named_weights,
-    convert,
-    include_top,
-    classes,
-    head_paths,
-    resize=None,
-    state=None,
-):
-    """Loads ``weights`` into a freshly built model, whatever form they take.
+def load_weights(model, source, *, convert, include_top, classes, head_paths, resize=None):
+    """Loads the resolved ``source`` into a freshly built model, whatever form it takes.
 
     Args:
         model: the model, built with random weights.
-        weights: None, a name in ``named_weights``, a ``.weights.h5`` or
-            ``.keras`` path, or a checkpoint path that ``convert`` understands.
-        named_weights: ``{name: WeightsFile}`` of this model's published weights.
-        convert: ``convert(state) -> {variable path: array}``.
+        source: a :class:`~keras_nest.weights.source.WeightsSource`: nothing to
+            load, published weights (downloaded here), a ``.keras`` or
+            ``.weights.h5`` file, or a checkpoint (read once, by the source).
+        convert: ``convert(state) -> {variable path: array}`` for checkpoints.
         include_top, classes: the model's head; the checkpoint's head is left
             out when the model has none, or when published weights were
             trained for another number of classes (the head stays fresh).
         head_paths: variable paths of the classifier.
         resize: passed to :func:`assign_weights`.
-        state: the checkpoint file ``weights`` already read (with
-            :func:`~keras_nest.weights.readers.read_checkpoint`), where the
-            builder needed to look at it first; None reads it here.
     """
-    if weights is None:
+    if not source.pretrained:
         return
-    skip_head = not include_top
-    if weights in named_weights:
-        published = named_weights[weights]
-        path = fetch(published)
-        skip_head = skip_head or classes != published.classes
-    else:
-        path = os.fspath(weights)
-    if path.endswith(".keras"):
+    path = source.path()
+    if source.format == KERAS_MODEL:
         load_keras_model_weights(model, path)
         return
-    if is_keras_weights(path):
+    if source.format == KERAS_WEIGHTS:
         load_keras_weights(model, path)
         return
-    if state is None:
-        state = read_checkpoint(path)
     try:
-        converted = convert(state)
+        converted = convert(source.state())
     except ValueError as error:
         raise ValueError(f"{path!r}: {error}") from None
+    skip_head = not include_top or source.classes not in (None, classes)
     ignore = tuple(head_paths) if skip_head else ()
     assign_weights(model, converted, source=path, ignore=ignore, resize=resize)

@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 
 import keras_nest
-from keras_nest.models.registry import _MODELS, register
-from keras_nest.training import build_optimizer, resolve_recipe, train
+from keras_nest.training import build_optimizer, resolve_recipe, train, trainer
 from keras_nest.training.precision import precision_scope
 from keras_nest.training.trainer import _compile, _schedule
 from tests.conftest import BACKEND, to_numpy
@@ -117,10 +116,10 @@ def test_accumulation_scales_learning_rate_and_counts_steps_in_batches():
 
 
 @pytest.fixture
-def two_exit_model():
-    """Registers ``test_two_exits``: a small model with two classifier outputs."""
+def two_exit_model(monkeypatch):
+    """The name ``test_two_exits``, which the trainer builds as a small model with two
+    classifier outputs."""
 
-    @register("test_two_exits")
     def two_exits(classes=10, input_shape=None, weights=None):
         inputs = keras.Input(input_shape)
         x = keras.layers.Conv2D(8, 3, strides=2, activation="relu")(inputs)
@@ -130,8 +129,12 @@ def two_exit_model():
         last = keras.layers.Dense(classes, activation="softmax", name="exit_1")(x)
         return keras.Model(inputs, [first, last])
 
-    yield "test_two_exits"
-    del _MODELS["test_two_exits"]
+    def create_model(name, **kwargs):
+        assert name == "test_two_exits"
+        return two_exits(**kwargs)
+
+    monkeypatch.setattr(trainer, "create_model", create_model)
+    return "test_two_exits"
 
 
 def test_several_outputs_train_with_one_loss_each_summed(two_exit_model, tmp_path):

@@ -1,11 +1,13 @@
 """count_flops against the published tables and against PyTorch's own flop counter."""
 
+import math
+
 import keras
 import pytest
 
 import keras_nest
-from keras_nest.utils import count_flops
-from tests.conftest import BACKEND
+from keras_nest.utils import count_flops, flops
+from tests.conftest import BACKEND, shapes_only
 
 pytestmark = pytest.mark.skipif(
     BACKEND != "tensorflow", reason="counts come from shapes and do not depend on the backend"
@@ -34,7 +36,7 @@ CCT_README_GMACS = {
 
 
 def count(name, **kwargs):
-    with keras.StatelessScope():  # shapes only
+    with shapes_only():
         return count_flops(keras_nest.create_model(name, **kwargs))
 
 
@@ -103,3 +105,46 @@ def test_unknown_layer_and_dynamic_size_are_errors():
     model = keras.Model(inputs, keras.layers.Conv2D(4, 3)(inputs))
     with pytest.raises(ValueError, match="fixed input size"):
         count_flops(model)
+
+
+class Doubler(keras.layers.Layer):
+    """A layer of this test's: one Dense applied twice (a rule registered for it counts both)."""
+
+    def build(self, input_shape):
+        self.dense = keras.layers.Dense(input_shape[-1], name="dense")
+        self.dense.build(input_shape)
+
+    def call(self, inputs):
+        return self.dense(self.dense(inputs))
+
+
+class Scorer(keras.layers.Layer):
+    """A layer that declares its own count through ``count_macs``."""
+
+    def build(self, input_shape):
+        self.score = keras.layers.Dense(1, name="score")
+        self.score.build(input_shape)
+
+    def call(self, inputs):
+        return inputs * self.score(inputs)
+
+    def count_macs(self, input_shape, counter):
+        counter.layer(self.score, input_shape)
+        counter.add("linear", math.prod(input_shape[1:]))  # the product
+
+
+def test_a_new_layer_registers_its_rule(monkeypatch):
+    monkeypatch.setattr(flops, "RULES", dict(flops.RULES))  # the registration ends with the test
+    inputs = keras.Input((6, 4))
+    model = keras.Model(inputs, Scorer(name="scorer")(Doubler(name="doubler")(inputs)))
+    with pytest.raises(ValueError, match="no rule for Doubler .*register_rule"):
+        count_flops(model)
+
+    @flops.register_rule(Doubler)
+    def _doubler(layer, input_shape, counter):
+        for _ in range(2):
+            input_shape = counter.layer(layer.dense, input_shape)
+
+    result = count_flops(model)
+    assert result.layers == {"doubler": 2 * 6 * 4 * 4, "scorer": 6 * 4 + 6 * 4}
+    assert result.linear == result.macs == 2 * 6 * 4 * 4 + 2 * 6 * 4

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import keras_nest
-from tests.conftest import BACKEND
+from tests.conftest import BACKEND, assert_same_weights
 
 # Reading and checking files does not depend on the backend (the parity tests load
 # weights on every backend), so these run once, in the tensorflow run.
@@ -33,12 +33,6 @@ def trained(model):
     model.compile(optimizer="adamw", loss="sparse_categorical_crossentropy")
     model.optimizer.build(model.trainable_variables)
     return model
-
-
-def assert_same_weights(model, other):
-    assert len(model.weights) == len(other.weights)
-    for ours, theirs in zip(model.get_weights(), other.get_weights()):
-        np.testing.assert_array_equal(ours, theirs)
 
 
 def test_weights_saved_after_training_load(tmp_path):

@@ -1,4 +1,7 @@
-"""Compact Transformers (ViT-Lite, CVT, CCT): builders, variants, preprocessing."""
+"""Compact Transformers (ViT-Lite, CVT, CCT): builders, converter, preprocessing.
+
+Their named models are the presets of ``keras_nest.presets.compact``.
+"""
 
 from keras_nest.models.compact.compact import (
     CCT,
@@ -7,5 +10,10 @@ from keras_nest.models.compact.compact import (
     decode_predictions,
     preprocess_input,
 )
+from keras_nest.models.compact.convert import convert
+from keras_nest.models.registry import Family
+from keras_nest.presets.compact import COMPACT
 
-__all__ = ["CCT", "CVT", "ViTLite", "decode_predictions", "preprocess_input"]
+FAMILY = Family(COMPACT, builders=(CCT, CVT, ViTLite), convert=convert)
+
+__all__ = ["CCT", "CVT", "FAMILY", "ViTLite", "decode_predictions", "preprocess_input"]

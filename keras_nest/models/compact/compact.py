@@ -21,24 +21,22 @@ patches; ``_sine`` selects the sinusoidal position embedding.
 import math
 
 import keras
-import numpy as np
 
-from keras_nest.data.normalization import normalization_constants
 from keras_nest.layers import (
     ClassToken,
     ConvTokenizer,
     PositionEmbedding,
     SequencePooling,
     SinePositionEmbedding,
-    TransformerBlock,
 )
-from keras_nest.models import application, imagenet
-from keras_nest.models.attention_maps import TransformerModel
+from keras_nest.models import application
 from keras_nest.models.compact.convert import convert
-from keras_nest.models.compact.weights import COMPACT_WEIGHTS
-from keras_nest.models.registry import list_models, register
+from keras_nest.models.encoder import sequence_encoder
+from keras_nest.models.transformer_model import TransformerModel
+from keras_nest.preprocessing import imagenet, normalization
 from keras_nest.presets.compact import COMPACT
 from keras_nest.weights.loading import load_weights, token_grid_resizer
+from keras_nest.weights.source import resolve_weights
 
 POSITIONAL_EMBEDDINGS = ("learnable", "sine", "none")
 LINEAR_INIT = keras.initializers.RandomNormal(stddev=0.02)
@@ -50,6 +48,33 @@ def _bias_init(input_channels, patch_size):
     """PyTorch's default Conv2d bias init: U(+-1/sqrt(fan_in))."""
     limit = 1.0 / math.sqrt(input_channels * patch_size**2)
     return keras.initializers.RandomUniform(-limit, limit)
+
+
+def _tokenize(images, embed_dim, tokenizer, name):
+    """``(tokens (B, N, D), (rows, columns))``: the ``ConvTokenizer`` applied to ``images``."""
+    bias_init = _bias_init(images.shape[-1], tokenizer["kernel_size"])
+    tokenize = ConvTokenizer(
+        embed_dim,
+        **tokenizer,
+        kernel_initializer=CONV_INIT,
+        bias_initializer=bias_init if tokenizer["use_bias"] else "zeros",
+        name="tokenizer",
+    )
+    try:
+        grid = tokenize.output_grid(*images.shape[1:3])
+    except ValueError as error:
+        raise ValueError(f"{name}: {error} Got input_shape={tuple(images.shape[1:])}.") from None
+    return tokenize(images), grid
+
+
+def _position(x, positional_embedding):
+    """Adds the learnable (normal, std 0.2) or sine position embedding; "none" adds none."""
+    if positional_embedding == "learnable":
+        init = keras.initializers.RandomNormal(stddev=0.2)
+        return PositionEmbedding(initializer=init, name="pos_embed")(x)
+    if positional_embedding == "sine":
+        return SinePositionEmbedding(name="pos_embed")(x)
+    return x
 
 
 def _compact_transformer(
@@ -82,49 +107,27 @@ def _compact_transformer(
             f"positional_embedding must be one of {POSITIONAL_EMBEDDINGS}, "
             f"got {positional_embedding!r}."
         )
-    named_weights = named_weights or {}
-    application.check_weights_argument(weights, name, named_weights)
+    source = resolve_weights(weights, named_weights or {}, name)
     application.check_head_arguments(pooling, classes, application.POOLINGS + (own_pooling,))
 
-    images, inputs = application.image_input(
-        input_tensor, input_shape, default_size, pretrained=weights is not None
-    )
-    bias_init = _bias_init(images.shape[-1], tokenizer["kernel_size"])
-    tokenize = ConvTokenizer(
-        embed_dim,
-        **tokenizer,
-        kernel_initializer=CONV_INIT,
-        bias_initializer=bias_init if tokenizer["use_bias"] else "zeros",
-        name="tokenizer",
-    )
-    try:
-        grid = tokenize.output_grid(*images.shape[1:3])
-    except ValueError as error:
-        raise ValueError(f"{name}: {error} Got input_shape={tuple(images.shape[1:])}.") from None
-
-    x = tokenize(images)
+    images, inputs = application.image_input(input_tensor, input_shape, default_size, source)
+    x, grid = _tokenize(images, embed_dim, tokenizer, name)
     if class_token:
         x = ClassToken(name="class_token")(x)
-    if positional_embedding == "learnable":
-        init = keras.initializers.RandomNormal(stddev=0.2)
-        x = PositionEmbedding(initializer=init, name="pos_embed")(x)
-    elif positional_embedding == "sine":
-        x = SinePositionEmbedding(name="pos_embed")(x)
-    if dropout:
-        x = keras.layers.Dropout(dropout, name="pos_drop")(x)
-    for index, rate in enumerate(np.linspace(0.0, drop_path_rate, num_layers).tolist()):
-        x = TransformerBlock(
-            num_heads,
-            mlp_ratio=mlp_ratio,
-            qkv_bias=False,
-            drop_path=rate,
-            dropout=dropout,
-            attention_dropout=attention_dropout,
-            layer_norm_epsilon=1e-5,
-            norm_residual=True,
-            kernel_initializer=LINEAR_INIT,
-            name=f"block_{index}",
-        )(x)
+    x = _position(x, positional_embedding)
+    x = sequence_encoder(
+        x,
+        num_layers,
+        num_heads,
+        drop_path_rate,
+        dropout,
+        mlp_ratio=mlp_ratio,
+        qkv_bias=False,
+        attention_dropout=attention_dropout,
+        layer_norm_epsilon=1e-5,
+        norm_residual=True,
+        kernel_initializer=LINEAR_INIT,
+    )
     x = keras.layers.LayerNormalization(epsilon=1e-5, name="norm")(x)
 
     pool = own_pooling if include_top else pooling
@@ -141,8 +144,7 @@ def _compact_transformer(
         head_paths += ["seq_pool/attention_pool/kernel", "seq_pool/attention_pool/bias"]
     load_weights(
         model,
-        weights,
-        named_weights=named_weights,
+        source,
         convert=lambda state: convert(state, positional_embedding, _learnable_variant(name)),
         include_top=include_top,
         classes=classes,
@@ -153,9 +155,9 @@ def _compact_transformer(
 
 
 def _learnable_variant(name):
-    """The registered learnable twin of a sine model named ``name``, or None."""
+    """The named learnable twin of a sine model named ``name``, or None."""
     twin = name.replace("_sine", "")
-    return twin if twin != name and twin in list_models() else None
+    return twin if twin != name and twin in COMPACT else None
 
 
 def CCT(
@@ -279,50 +281,15 @@ def ViTLite(num_layers, num_heads, mlp_ratio, embed_dim, patch_size=4, name="vit
     )
 
 
-# ----------------------------------------------------------------------------- variants
-_VARIANT_DOC = """Builds {title}{sine} at {size}x{size} ({classes} classes by default).
-
-    keras.applications-style constructor; see :func:`{builder}` for every
-    argument. ``weights``: None, {weights} or a checkpoint path. ``classes``
-    None takes the count of the named weights, else {classes}.
-    """
-
-
-def _register(variant):
-    """Registers ``COMPACT[variant]``: its builder with its arguments and the authors' defaults."""
-    preset = COMPACT[variant]
-    builder = {"CCT": CCT, "CVT": CVT, "ViTLite": ViTLite}[preset["builder"]]
-    named_weights = COMPACT_WEIGHTS.get(variant, {})
-    embedding = preset["positional_embedding"]
-    doc = _VARIANT_DOC.format(
-        title=preset["label"],
-        sine=" with sinusoidal position embedding" if embedding == "sine" else "",
-        size=preset["image_size"],
-        classes=preset["classes"],
-        builder=builder.__name__,
-        weights=" or ".join(repr(w) for w in sorted(named_weights)) or "(none published)",
-    )
-    arch = dict(preset["arch"], default_size=preset["image_size"], positional_embedding=embedding)
-    build = application.variant_constructor(
-        variant, variant, builder, arch, named_weights, preset["classes"], doc
-    )
-    register(variant)(build)
-
-
-for _variant in COMPACT:
-    _register(_variant)
-
-
 def preprocess_input(x, dataset="imagenet", data_format=None):
     """Scales uint8-range images as the authors did for ``dataset``'s checkpoints.
 
     ``(x / 255 - mean) / std`` with the mean and standard deviation of
     "cifar10", "cifar100", "flowers102" or "imagenet" (see
-    ``keras_nest.data.NORMALIZATIONS``). Takes numpy arrays or tensors of shape
+    ``keras_nest.preprocessing.NORMALIZATIONS``). Takes numpy arrays or tensors of shape
     ``(..., H, W, 3)``.
     """
-    mean, std = normalization_constants(dataset)
-    return imagenet.normalize(x, mean, std, data_format)
+    return normalization.preprocess_input(x, dataset, data_format)
 
 
 decode_predictions = imagenet.decode_predictions

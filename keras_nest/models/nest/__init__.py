@@ -1,25 +1,13 @@
-"""NesT (Nested Hierarchical Transformer): builder, variants, preprocessing."""
+"""NesT (Nested Hierarchical Transformer): builder, converter, preprocessing.
 
-from keras_nest.models.nest.nest import (
-    Nest,
-    NestBase,
-    NestBaseCifar,
-    NestSmall,
-    NestSmallCifar,
-    NestTiny,
-    NestTinyCifar,
-    decode_predictions,
-    preprocess_input,
-)
+Its named models are the presets of ``keras_nest.presets.nest``.
+"""
 
-__all__ = [
-    "Nest",
-    "NestBase",
-    "NestBaseCifar",
-    "NestSmall",
-    "NestSmallCifar",
-    "NestTiny",
-    "NestTinyCifar",
-    "decode_predictions",
-    "preprocess_input",
-]
+from keras_nest.models.nest.convert import convert
+from keras_nest.models.nest.nest import Nest, decode_predictions, preprocess_input
+from keras_nest.models.registry import Family
+from keras_nest.presets.nest import NEST
+
+FAMILY = Family(NEST, builders=(Nest,), convert=convert)
+
+__all__ = ["FAMILY", "Nest", "decode_predictions", "preprocess_input"]

@@ -19,7 +19,6 @@ a multiple of ``patch_size * 2^(L-1)`` works.
 import math
 
 import keras
-import numpy as np
 
 from keras_nest.layers import (
     BlockAggregation,
@@ -27,16 +26,15 @@ from keras_nest.layers import (
     Deblockify,
     PatchEmbedding,
     PositionEmbedding,
-    TransformerBlock,
 )
 from keras_nest.layers.transformer import check_gelu
-from keras_nest.models import application, imagenet
-from keras_nest.models.attention_maps import TransformerModel
+from keras_nest.models import application
+from keras_nest.models.encoder import drop_path_rates, transformer_encoder
 from keras_nest.models.nest.convert import convert
-from keras_nest.models.nest.weights import NEST_WEIGHTS
-from keras_nest.models.registry import register
-from keras_nest.presets.nest import NEST
+from keras_nest.models.transformer_model import TransformerModel
+from keras_nest.preprocessing import imagenet, normalization
 from keras_nest.weights.loading import load_weights, resize_linear
+from keras_nest.weights.source import resolve_weights
 
 ATTENTION_KINDS = ("multi_head", "multi_query")
 HEAD_PATHS = ("predictions/kernel", "predictions/bias")
@@ -120,10 +118,11 @@ def Nest(
         drop_path_rate: stochastic depth of the last layer; it grows linearly
             from 0 over all layers.
         include_top: whether to add the classifier.
-        weights: None (random init), a name of published weights, a path to a
-            ``.weights.h5`` file, a timm checkpoint (``.safetensors``,
-            ``.pth``, ``.bin``) or an official Flax checkpoint (a msgpack
-            ``ckpt`` file or an ``.npz`` of the flattened tree).
+        weights: None (random init), a name in ``named_weights``, a path to a
+            ``.weights.h5`` or ``.keras`` file, a timm checkpoint
+            (``.safetensors``, ``.pth``, ``.bin``) or an official Flax
+            checkpoint (a msgpack ``ckpt`` file or an ``.npz`` of the
+            flattened tree); see :func:`~keras_nest.weights.resolve_weights`.
         input_tensor: optional Keras tensor to use as the image input.
         input_shape: ``(height, width, channels)``; height and width must be
             multiples of ``patch_size * 2^(levels-1)``.
@@ -135,7 +134,8 @@ def Nest(
         named_weights: ``{name: WeightsFile}`` of published weights.
 
     Returns:
-        A ``keras.Model``.
+        A :class:`~keras_nest.models.TransformerModel` (a functional
+        ``keras.Model`` with ``get_attention_scores``).
     """
     levels = len(depths)
     embed_dims = _per_level(embed_dims, levels, "embed_dims")
@@ -143,17 +143,14 @@ def Nest(
     if attention not in ATTENTION_KINDS:
         raise ValueError(f"attention must be one of {ATTENTION_KINDS}, got {attention!r}.")
     check_gelu(gelu)
-    named_weights = named_weights or {}
-    application.check_weights_argument(weights, name, named_weights)
+    source = resolve_weights(weights, named_weights or {}, name)
     application.check_head_arguments(pooling, classes)
 
     default_size = patch_size * block_size * 2 ** (levels - 1)
-    images, inputs = application.image_input(
-        input_tensor, input_shape, default_size, pretrained=weights is not None
-    )
+    images, inputs = application.image_input(input_tensor, input_shape, default_size, source)
     blocks = _block_size(images.shape[1:], patch_size, levels, name, default_size)
     init = keras.initializers.TruncatedNormal(stddev=0.02)
-    drop_path_rates = np.linspace(0.0, drop_path_rate, sum(depths)).tolist()
+    rates = drop_path_rates(drop_path_rate, sum(depths))  # linear over every level's layers
 
     x = PatchEmbedding(embed_dims[0], patch_size, kernel_initializer=init, name="patch_embed")(
         images
@@ -165,27 +162,26 @@ def Nest(
                 embed_dims[level], blocks, kernel_initializer=init, name=f"level_{level}_pool"
             )(x)
         x = PositionEmbedding(name=f"level_{level}_pos_embed")(x)
-        for index in range(depth):
-            x = TransformerBlock(
-                num_heads[level],
-                mlp_ratio=mlp_ratio,
-                multi_query=attention == "multi_query",
-                gelu=gelu,
-                drop_path=drop_path_rates.pop(0),
-                kernel_initializer=init,
-                name=f"level_{level}_block_{index}",
-            )(x)
+        first = sum(depths[:level])
+        x = transformer_encoder(
+            x,
+            num_heads[level],
+            rates[first : first + depth],
+            name=f"level_{level}_block",
+            mlp_ratio=mlp_ratio,
+            multi_query=attention == "multi_query",
+            gelu=gelu,
+            kernel_initializer=init,
+        )
     x = keras.layers.LayerNormalization(epsilon=1e-6, name="norm")(x)
     x = Deblockify(blocks, name="deblockify")(x)
     outputs = application.classification_head(
         x, include_top, pooling, classes, classifier_activation, init
     )
     model = TransformerModel(inputs, outputs, name=name)
-
     load_weights(
         model,
-        weights,
-        named_weights=named_weights,
+        source,
         convert=lambda state: convert(state, depths, num_heads),
         include_top=include_top,
         classes=classes,
@@ -195,57 +191,13 @@ def Nest(
     return model
 
 
-# ----------------------------------------------------------------------------- variants
-_VARIANT_DOC = """Builds {title}: {summary}
-
-    keras.applications-style constructor; see :func:`Nest` for every argument.
-
-    Args:
-        include_top, weights, input_tensor, input_shape, pooling, classes,
-        classifier_activation, name: as in ``keras.applications``; ``weights``
-            is None, {weights} or a checkpoint path.
-        drop_path_rate: stochastic depth (the paper's default: {drop_path}).
-        gelu: "exact" (timm) or "tanh" (the official Flax code).
-        **kwargs: any other :func:`Nest` argument.
-
-    Returns:
-        A ``keras.Model``.
-    """
-
-
-def _constructor(variant):
-    """A keras.applications-style constructor for ``NEST[variant]``, registered."""
-    preset = NEST[variant]
-    named_weights = NEST_WEIGHTS.get(variant, {})
-    published = sorted(named_weights)
-    doc = _VARIANT_DOC.format(
-        title=preset["title"],
-        summary=preset["summary"],
-        weights=" or ".join(repr(w) for w in published) if published else "(none published)",
-        drop_path=preset["arch"]["drop_path_rate"],
-    )
-    build = application.variant_constructor(
-        preset["title"], variant, Nest, preset["arch"], named_weights, preset["classes"], doc
-    )
-    return register(variant)(build)
-
-
-_CONSTRUCTORS = {variant: _constructor(variant) for variant in NEST}
-NestTiny = _CONSTRUCTORS["nest_tiny"]
-NestSmall = _CONSTRUCTORS["nest_small"]
-NestBase = _CONSTRUCTORS["nest_base"]
-NestTinyCifar = _CONSTRUCTORS["nest_tiny_cifar"]
-NestSmallCifar = _CONSTRUCTORS["nest_small_cifar"]
-NestBaseCifar = _CONSTRUCTORS["nest_base_cifar"]
-
-
 def preprocess_input(x, data_format=None):
     """Scales uint8-range images to NesT's input: ``(x / 255 - mean) / std``.
 
     ImageNet mean and standard deviation, as the official and timm pipelines.
     Takes numpy arrays or tensors of shape ``(..., H, W, 3)``.
     """
-    return imagenet.normalize(x, imagenet.IMAGENET_MEAN, imagenet.IMAGENET_STD, data_format)
+    return normalization.preprocess_input(x, "imagenet", data_format)
 
 
 decode_predictions = imagenet.decode_predictions

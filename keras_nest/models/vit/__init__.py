@@ -1,31 +1,13 @@
-"""ViT (the original Vision Transformer): builder, variants, preprocessing, .npz export."""
+"""ViT (the original Vision Transformer): builder, converter, preprocessing, .npz export.
 
-from keras_nest.models.vit.vit import (
-    ViT,
-    ViTBase16,
-    ViTBase32,
-    ViTHuge14,
-    ViTLarge16,
-    ViTLarge32,
-    ViTSmall16,
-    ViTSmall32,
-    ViTTiny16,
-    decode_predictions,
-    preprocess_input,
-    save_npz,
-)
+Its named models are the presets of ``keras_nest.presets.vit``.
+"""
 
-__all__ = [
-    "ViT",
-    "ViTBase16",
-    "ViTBase32",
-    "ViTHuge14",
-    "ViTLarge16",
-    "ViTLarge32",
-    "ViTSmall16",
-    "ViTSmall32",
-    "ViTTiny16",
-    "decode_predictions",
-    "preprocess_input",
-    "save_npz",
-]
+from keras_nest.models.registry import Family
+from keras_nest.models.vit.convert import convert
+from keras_nest.models.vit.vit import ViT, decode_predictions, preprocess_input, save_npz
+from keras_nest.presets.vit import VIT
+
+FAMILY = Family(VIT, builders=(ViT,), convert=convert)
+
+__all__ = ["FAMILY", "ViT", "decode_predictions", "preprocess_input", "save_npz"]

@@ -18,52 +18,51 @@ patches at 224x224. Any input whose sides are multiples of the patch size
 works; loaded position embeddings follow it (see :func:`ViT`).
 """
 
-import os
-
 import keras
 import numpy as np
 
-from keras_nest.layers import ClassToken, PatchEmbedding, PositionEmbedding, TransformerBlock
+from keras_nest.layers import ClassToken, PatchEmbedding, PositionEmbedding
 from keras_nest.layers.transformer import check_gelu
-from keras_nest.models import application, imagenet
-from keras_nest.models.attention_maps import TransformerModel
-from keras_nest.models.registry import register
+from keras_nest.models import application
+from keras_nest.models.encoder import sequence_encoder
+from keras_nest.models.transformer_model import TransformerModel
 from keras_nest.models.vit.convert import convert, detect_layout, to_original
-from keras_nest.models.vit.weights import VIT_WEIGHTS
-from keras_nest.presets.vit import SIZES, VIT
-from keras_nest.weights.loading import is_checkpoint_file, load_weights, token_grid_resizer
-from keras_nest.weights.readers import read_checkpoint
+from keras_nest.preprocessing import imagenet, normalization
+from keras_nest.weights.loading import load_weights, token_grid_resizer
+from keras_nest.weights.source import resolve_weights
 
 POOLING_MODES = ("token", "gap")
 HEAD_PATHS = ("predictions/kernel", "predictions/bias")
 PRE_LOGITS_PATHS = ("pre_logits/kernel", "pre_logits/bias")
 
 
-def _read_checkpoint(weights, named_weights):
-    """``(state, layout)`` of a checkpoint file given as ``weights``, read once.
-
-    ``(None, None)`` for no weights, published weights (a name) or a Keras
-    file (``.weights.h5``, ``.keras``), which ``load_weights`` reads itself.
-
-    Raises:
-        ValueError: for an unreadable file or one that holds no ViT.
-    """
-    if not is_checkpoint_file(weights, named_weights):
-        return None, None
-    state = read_checkpoint(weights)
-    try:
-        return state, detect_layout(state)
-    except ValueError as error:
-        raise ValueError(f"{os.fspath(weights)!r}: {error}") from None
-
-
-def _default_gelu(weights, named_weights, layout):
+def _default_gelu(source):
     """``"tanh"`` for the original Flax checkpoints (trained with it), else ``"exact"``.
 
     Published weights are original; a checkpoint file is when its keys are
-    the original Flax names (``layout`` "original"), whatever the file's name.
+    the original Flax names, whatever the file's name. The file is read here,
+    once (``source`` keeps it for loading), and refused if it holds no ViT.
     """
-    return "tanh" if weights in named_weights or layout == "original" else "exact"
+    if source.published:
+        return "tanh"
+    if not source.is_checkpoint_file:
+        return "exact"
+    try:
+        layout = detect_layout(source.state())
+    except ValueError as error:
+        raise ValueError(f"{source.path()!r}: {error}") from None
+    return "tanh" if layout == "original" else "exact"
+
+
+def _patch_grid(images, patch_size, name, default_size):
+    """``(rows, columns)`` of patches, or a ValueError for sides that do not split."""
+    height, width = images.shape[1:3]
+    if height % patch_size or width % patch_size:
+        raise ValueError(
+            f"{name} takes images whose height and width are multiples of the patch size "
+            f"{patch_size}, such as {default_size}; got input_shape={tuple(images.shape[1:])}."
+        )
+    return height // patch_size, width // patch_size
 
 
 def ViT(
@@ -112,8 +111,9 @@ def ViT(
         drop_path_rate: stochastic depth of the last layer, growing linearly
             from 0 at the first.
         include_top: whether to add the classifier (and ``pre_logits``).
-        weights: None (random init), a name of published weights
-            ("imagenet21k", "imagenet"), a ``.weights.h5`` file, an original
+        weights: None (random init), a name in ``named_weights``
+            ("imagenet21k", "imagenet"), a ``.weights.h5`` or ``.keras``
+            file, an original
             Flax checkpoint (a published or big_vision ``.npz``, a tree saved
             from vit_jax's current code, a checkpoint its ``train.py`` wrote),
             or a timm checkpoint (``.safetensors``, ``.pth``, ``.bin``). At
@@ -139,8 +139,7 @@ def ViT(
     """
     if pooling_mode not in POOLING_MODES:
         raise ValueError(f"pooling_mode must be one of {POOLING_MODES}, got {pooling_mode!r}.")
-    named_weights = named_weights or {}
-    application.check_weights_argument(weights, name, named_weights)
+    source = resolve_weights(weights, named_weights or {}, name)
     class_token = pooling_mode == "token"
     own_poolings = ("token",) if class_token else ()
     application.check_head_arguments(pooling, classes, application.POOLINGS + own_poolings)
@@ -149,18 +148,9 @@ def ViT(
     if embed_dim % num_heads:
         raise ValueError(f"{name}: embed_dim {embed_dim} does not split into {num_heads} heads.")
 
-    images, inputs = application.image_input(
-        input_tensor, input_shape, default_size, pretrained=weights is not None
-    )
-    height, width = images.shape[1:3]
-    if height % patch_size or width % patch_size:
-        raise ValueError(
-            f"{name} takes images whose height and width are multiples of the patch size "
-            f"{patch_size}, such as {default_size}; got input_shape={tuple(images.shape[1:])}."
-        )
-    grid = (height // patch_size, width // patch_size)
-    state, layout = _read_checkpoint(weights, named_weights)
-    gelu = gelu or _default_gelu(weights, named_weights, layout)
+    images, inputs = application.image_input(input_tensor, input_shape, default_size, source)
+    grid = _patch_grid(images, patch_size, name, default_size)
+    gelu = gelu or _default_gelu(source)
 
     x = PatchEmbedding(
         embed_dim, patch_size, kernel_initializer="lecun_normal", name="patch_embed"
@@ -170,40 +160,33 @@ def ViT(
         x = ClassToken(name="class_token")(x)
     pos_init = keras.initializers.RandomNormal(stddev=0.02)
     x = PositionEmbedding(initializer=pos_init, name="pos_embed")(x)
-    if dropout:
-        x = keras.layers.Dropout(dropout, name="pos_drop")(x)
-    for index, rate in enumerate(np.linspace(0.0, drop_path_rate, num_layers).tolist()):
-        x = TransformerBlock(
-            num_heads,
-            mlp_ratio=mlp_ratio,
-            gelu=gelu,
-            drop_path=rate,
-            dropout=dropout,
-            attention_dropout=attention_dropout,
-            layer_norm_epsilon=1e-6,
-            name=f"block_{index}",
-        )(x)
+    x = sequence_encoder(
+        x,
+        num_layers,
+        num_heads,
+        drop_path_rate,
+        dropout,
+        mlp_ratio=mlp_ratio,
+        gelu=gelu,
+        attention_dropout=attention_dropout,
+        layer_norm_epsilon=1e-6,
+    )
     x = keras.layers.LayerNormalization(epsilon=1e-6, name="norm")(x)
-
-    pool = ("token" if class_token else "avg") if include_top else pooling
-    x = application.pool_tokens(x, pool)
-    if include_top and representation_size:
+    x = application.pool_tokens(x, ("token" if class_token else "avg") if include_top else pooling)
+    has_pre_logits = include_top and bool(representation_size)
+    if has_pre_logits:
         x = keras.layers.Dense(representation_size, activation="tanh", name="pre_logits")(x)
     if include_top:
         x = application.classifier(classes, classifier_activation, "zeros")(x)
     model = TransformerModel(inputs, x, name=name)
-
-    has_pre_logits = include_top and bool(representation_size)
     load_weights(
         model,
-        weights,
-        named_weights=named_weights,
+        source,
         convert=lambda state: _without_pre_logits(convert(state), has_pre_logits),
         include_top=include_top,
         classes=classes,
         head_paths=HEAD_PATHS,
         resize=token_grid_resizer(grid, int(class_token), align_corners=True),
-        state=state,
     )
     return model
 
@@ -235,52 +218,13 @@ def save_npz(model, path):
     np.savez(path, **to_original(weights, num_heads))
 
 
-# ----------------------------------------------------------------------------- variants
-_VARIANT_DOC = """Builds {title} at {size}x{size}.
-
-    keras.applications-style constructor; see :func:`ViT` for every argument.
-    ``weights``: None, {weights} or a checkpoint path (original ``.npz``,
-    timm ``.safetensors``/``.pth``, ``.weights.h5``). ``classes`` None takes
-    the count of the named weights (21,843 for "imagenet21k"), else 1000.
-    """
-
-
-def _register(variant):
-    """Registers ``VIT[variant]``; returns its constructor."""
-    preset = VIT[variant]
-    named_weights = VIT_WEIGHTS.get(variant, {})
-    arch = dict(
-        SIZES[preset["size"]], patch_size=preset["patch_size"], default_size=preset["image_size"]
-    )
-    doc = _VARIANT_DOC.format(
-        title=f"ViT-{preset['size'][0].upper()}/{preset['patch_size']}",
-        size=preset["image_size"],
-        weights=" or ".join(repr(w) for w in sorted(named_weights)) or "(none published)",
-    )
-    build = application.variant_constructor(
-        preset["title"], variant, ViT, arch, named_weights, 1000, doc
-    )
-    return register(variant)(build)
-
-
-_CONSTRUCTORS = {variant: _register(variant) for variant in VIT}
-ViTTiny16 = _CONSTRUCTORS["vit_tiny_patch16_224"]
-ViTSmall16 = _CONSTRUCTORS["vit_small_patch16_224"]
-ViTSmall32 = _CONSTRUCTORS["vit_small_patch32_224"]
-ViTBase16 = _CONSTRUCTORS["vit_base_patch16_224"]
-ViTBase32 = _CONSTRUCTORS["vit_base_patch32_224"]
-ViTLarge16 = _CONSTRUCTORS["vit_large_patch16_224"]
-ViTLarge32 = _CONSTRUCTORS["vit_large_patch32_224"]
-ViTHuge14 = _CONSTRUCTORS["vit_huge_patch14_224"]
-
-
 def preprocess_input(x, data_format=None):
     """Scales uint8-range images to ViT's input range [-1, 1]: ``x / 127.5 - 1``.
 
     As the original input pipeline (and ``keras.applications``' "tf" mode).
     Takes numpy arrays or tensors of shape ``(..., H, W, 3)``.
     """
-    return imagenet.normalize(x, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5), data_format)
+    return normalization.preprocess_input(x, "inception", data_format)
 
 
 decode_predictions = imagenet.decode_predictions

@@ -7,7 +7,16 @@ and CVT are assembled from the same Tokenizer and TransformerClassifier, as
 the authors' ``src/vit.py`` and ``src/cvt.py`` do.
 """
 
-from keras_nest.presets.compact import SIZES
+# The authors' sizes (SHI-Labs/Compact-Transformers: cct_2 ... cct_14 in
+# src/cct.py, the same for vit_lite and cvt in src/vit.py and src/cvt.py),
+# written here, not taken from keras_nest, so that a wrong entry there fails.
+AUTHORS_SIZES = {
+    2: dict(num_layers=2, num_heads=2, mlp_ratio=1, embedding_dim=128),
+    4: dict(num_layers=4, num_heads=2, mlp_ratio=1, embedding_dim=128),
+    6: dict(num_layers=6, num_heads=4, mlp_ratio=2, embedding_dim=256),
+    7: dict(num_layers=7, num_heads=4, mlp_ratio=2, embedding_dim=256),
+    14: dict(num_layers=14, num_heads=6, mlp_ratio=3, embedding_dim=384),
+}
 
 
 def reference_model(
@@ -22,12 +31,9 @@ def reference_model(
     from vit_pytorch import cct
 
     torch.manual_seed(0)
-    arch = SIZES[layers]
+    arch = AUTHORS_SIZES[layers]
     classifier_args = dict(
-        embedding_dim=arch["embed_dim"],
-        num_layers=arch["num_layers"],
-        num_heads=arch["num_heads"],
-        mlp_ratio=arch["mlp_ratio"],
+        **arch,
         num_classes=classes,
         positional_embedding=positional_embedding,
         dropout_rate=0.0,
@@ -54,7 +60,7 @@ def reference_model(
                 max_pool=False,
                 activation=None,
                 n_conv_layers=1,
-                n_output_channels=arch["embed_dim"],
+                n_output_channels=arch["embedding_dim"],
                 conv_bias=True,
             )
             self.classifier = cct.TransformerClassifier(

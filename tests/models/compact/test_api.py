@@ -6,10 +6,12 @@ import pytest
 
 import keras_nest
 from keras_nest.models.compact import preprocess_input
-from keras_nest.models.compact import weights as compact_weights
+from keras_nest.presets.compact import COMPACT
 from tests.conftest import max_abs_diff, publish_locally, to_numpy
 from tests.models.compact.reference import perturb, reference_model
-from tests.torch_references import save_state_dict, torch_logits
+from tests.models.compact.test_parity import TOLERANCE
+from tests.models.parity import assert_matches
+from tests.torch_references import capture_attention, save_state_dict, torch_logits
 
 FAMILIES = ("cct_", "cvt_", "vit_lite_")
 
@@ -113,7 +115,7 @@ def cifar_checkpoint(tmp_path_factory):
 
 def _publish(tmp_path, monkeypatch, checkpoint, sha256):
     """Serves ``checkpoint`` as cct_7_3x1_32's "cifar100" weights; returns its cache path."""
-    table = compact_weights.COMPACT_WEIGHTS["cct_7_3x1_32"]
+    table = COMPACT["cct_7_3x1_32"].weights
     return publish_locally(monkeypatch, tmp_path, table, "cifar100", checkpoint, sha256, 100)
 
 
@@ -126,7 +128,8 @@ def test_named_weights_download_and_load(cifar_checkpoint, tmp_path, monkeypatch
     model = keras_nest.create_model("cct_7_3x1_32", weights="cifar100", classifier_activation=None)
     assert model.output_shape == (None, 100)
     assert cached.exists()
-    assert max_abs_diff(to_numpy(model(images)), torch_logits(reference, images)) < 1e-4
+    expected = torch_logits(reference, images)
+    assert_matches("cct_7_3x1_32 by name", to_numpy(model(images)), expected, TOLERANCE)
 
     # Another class count: the backbone loads (SeqPool included), the head is fresh.
     fresh = keras_nest.create_model("cct_7_3x1_32", weights="cifar100", classes=10)
@@ -176,3 +179,19 @@ def test_vit_lite_resize_keeps_the_class_token(tmp_path):
     np.testing.assert_array_equal(got[:, :1], source[:, :1])
     expected = _torch_resize(source[:, 1:].reshape(1, 8, 8, 128), (12, 12)).reshape(1, -1, 128)
     assert max_abs_diff(got[:, 1:], expected) < 1e-5
+
+
+def test_attention_scores_equal_vit_pytorch_attention_maps(tmp_path):
+    reference = perturb(reference_model("cct", 2, "learnable", conv_layers=2), seed=2)
+    captured = capture_attention(reference)
+    images = np.random.default_rng(2).normal(size=(2, 32, 32, 3)).astype("float32")
+    torch_logits(reference, images)
+    path = save_state_dict(reference, tmp_path / "cct_2.pth")
+    model = keras_nest.create_model("cct_2_3x2_32", weights=path)
+    scores = model.get_attention_scores(images)
+    assert [s.shape for s in scores] == [m.shape for m in captured] == [(2, 2, 64, 64)] * 2
+    for ours, theirs in zip(scores, captured):
+        assert max_abs_diff(ours, theirs) < 1e-5
+    assert max(float(np.max(m)) for m in captured) > 0.5  # far from uniform (1/64)
+    attention = keras_nest.attention_model(model)
+    assert isinstance(attention, keras.Model) and len(attention.outputs) == 2

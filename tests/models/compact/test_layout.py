@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 
 import keras_nest
-from tests.conftest import max_abs_diff, to_numpy
+from tests.conftest import to_numpy
 from tests.models.compact.reference import perturb, reference_model
+from tests.models.compact.test_parity import TOLERANCE
+from tests.models.parity import assert_matches
 from tests.torch_references import torch_logits
 
 pytestmark = pytest.mark.core
@@ -48,13 +50,14 @@ AUTHORS_LAYOUT = (
 
 @pytest.fixture(scope="module")
 def authors_checkpoint():
-    """``(state dict in the authors' key order, reference model)`` for cct_7_3x1_32."""
+    """``(state dict, reference model)`` of vit-pytorch's cct_7_3x1_32, perturbed."""
     reference = perturb(reference_model("cct", 7, "learnable"))
-    tensors = reference.state_dict()
-    return {key: tensors[key].clone() for key, _ in AUTHORS_LAYOUT}, reference
+    state = {key: value.clone() for key, value in reference.state_dict().items()}
+    return state, reference
 
 
 def test_layout_is_the_authors(authors_checkpoint):
+    # vit-pytorch's module tree gives the authors' keys, shapes and order.
     state, _ = authors_checkpoint
     assert [(k, tuple(v.shape)) for k, v in state.items()] == AUTHORS_LAYOUT
     assert sum(v.numel() for v in state.values()) == 3_760_139
@@ -74,4 +77,5 @@ def test_authors_state_dict_loads_and_matches(authors_checkpoint, wrapping, tmp_
 
     model = keras_nest.create_model("cct_7_3x1_32", weights=path, classifier_activation=None)
     images = np.random.default_rng(2).normal(size=(2, 32, 32, 3)).astype("float32")
-    assert max_abs_diff(to_numpy(model(images)), torch_logits(reference, images)) < 1e-4
+    expected = torch_logits(reference, images)
+    assert_matches(f"cct_7_3x1_32 ({wrapping})", to_numpy(model(images)), expected, TOLERANCE)

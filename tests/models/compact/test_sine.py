@@ -12,8 +12,10 @@ import numpy as np
 import pytest
 
 import keras_nest
-from tests.conftest import BACKEND, max_abs_diff, to_numpy
+from tests.conftest import to_numpy
 from tests.models.compact.reference import perturb, reference_model
+from tests.models.compact.test_parity import TOLERANCE
+from tests.models.parity import assert_matches
 from tests.torch_references import save_state_dict, torch_logits
 
 pytestmark = pytest.mark.core
@@ -47,9 +49,8 @@ def test_learned_table_is_refused_and_its_variant_named(case, tmp_path):
     model = keras_nest.create_model(learnable, weights=path, classifier_activation=None)
     expected = torch_logits(reference, _images())
     assert expected.std() > 1.0
-    error = max_abs_diff(to_numpy(model(_images())), expected)
-    print(f"{sine} checkpoint in {learnable} on {BACKEND}: max logit error {error:.2e}")
-    assert error < 1e-4
+    label = f"{sine} checkpoint in {learnable}"
+    assert_matches(label, to_numpy(model(_images())), expected, TOLERANCE)
 
 
 def test_custom_sine_build_is_told_to_build_a_learnable_one(tmp_path):
@@ -73,4 +74,5 @@ def test_sine_checkpoints_load(table, tmp_path):
     torch.save(state, path)
     model = keras_nest.create_model("cct_2_3x2_32_sine", weights=path, classifier_activation=None)
     expected = torch_logits(reference, _images())
-    assert max_abs_diff(to_numpy(model(_images())), expected) < 1e-4
+    logits = to_numpy(model(_images()))
+    assert_matches(f"cct_2_3x2_32_sine, table {table}", logits, expected, TOLERANCE)

@@ -6,10 +6,18 @@ import pytest
 
 import keras_nest
 from keras_nest.models.nest import decode_predictions, preprocess_input
-from keras_nest.models.nest import weights as nest_weights
-from tests.conftest import max_abs_diff, publish_locally, to_numpy
+from keras_nest.presets.nest import NEST
+from tests.conftest import flax_msgpack, max_abs_diff, publish_locally, to_numpy, tree_of
 from tests.models.nest.reference import FLAX_FIXTURES, flax_fixture
-from tests.torch_references import perturbed_timm, save_state_dict, torch_logits
+from tests.models.nest.test_parity import TOLERANCE
+from tests.models.parity import assert_matches
+from tests.torch_references import (
+    capture_attention,
+    perturb_timm,
+    perturbed_timm,
+    save_state_dict,
+    torch_logits,
+)
 
 SMALL = dict(FLAX_FIXTURES["nest_tiny_s16_32_reduced"])
 IMAGENET_SMALL = dict(FLAX_FIXTURES["nest_tiny_s196_224_reduced"])
@@ -87,7 +95,7 @@ def test_preprocess_input_and_decode_predictions():
 
 def _publish(tmp_path, monkeypatch, checkpoint, sha256):
     """Serves ``checkpoint`` as NestTiny's "imagenet" weights; returns its cache path."""
-    table = nest_weights.NEST_WEIGHTS["nest_tiny"]
+    table = NEST["nest_tiny"].weights
     return publish_locally(monkeypatch, tmp_path, table, "imagenet", checkpoint, sha256, 1000)
 
 
@@ -104,7 +112,8 @@ def test_imagenet_weights_download_and_load(timm_tiny, tmp_path, monkeypatch):
     images = np.random.default_rng(0).random((1, 224, 224, 3), dtype=np.float32)
 
     model = keras_nest.NestTiny(weights="imagenet", classifier_activation=None)
-    assert max_abs_diff(to_numpy(model(images)), torch_logits(reference, images)) < 1e-4
+    expected = torch_logits(reference, images)
+    assert_matches("nest_tiny by name", to_numpy(model(images)), expected, TOLERANCE)
     assert cached.exists()
 
     # Another class count: the backbone loads, the new head stays fresh.
@@ -125,7 +134,8 @@ def test_imagenet_weights_with_wrong_hash_are_refused(timm_tiny, tmp_path, monke
 
 
 def test_position_embeddings_follow_the_official_resize(tmp_path):
-    ndimage = pytest.importorskip("scipy.ndimage")
+    from scipy import ndimage
+
     path, arrays = flax_fixture("nest_tiny_s196_224_reduced")
     model = keras_nest.Nest(**IMAGENET_SMALL, weights=path, input_shape=(256, 256, 3))
     for level in range(3):
@@ -139,21 +149,38 @@ def test_position_embeddings_follow_the_official_resize(tmp_path):
 
 
 def test_official_flax_training_checkpoint(tmp_path):
-    serialization = pytest.importorskip("flax.serialization")
     path, arrays = flax_fixture("nest_tiny_s16_32_reduced")
-    params = {}
-    for key, value in arrays.items():
-        if key.startswith("params/"):
-            node = params
-            *parents, leaf = key[len("params/") :].split("/")
-            for parent in parents:
-                node = node.setdefault(parent, {})
-            node[leaf] = value
-    # The layout flax.training.checkpoints wrote for the official runs.
+    prefix = "params/"
+    params = tree_of({k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)})
+    # The layout flax.training.checkpoints wrote for the official runs, in
+    # flax's msgpack encoding (written here without flax).
     state = {"optimizer": {"target": params, "state": {"step": np.int64(3)}}, "step": 3}
     checkpoint = tmp_path / "checkpoint_300"
-    checkpoint.write_bytes(serialization.msgpack_serialize(state))
+    checkpoint.write_bytes(flax_msgpack(state))
     model = keras_nest.Nest(
         **SMALL, weights=str(checkpoint), gelu="tanh", classifier_activation=None
     )
-    assert max_abs_diff(to_numpy(model(arrays["input"])), arrays["logits_tanh_gelu"]) < 1e-4
+    logits = to_numpy(model(arrays["input"]))
+    assert_matches("official training checkpoint", logits, arrays["logits_tanh_gelu"], TOLERANCE)
+
+
+def test_attention_scores_equal_timm_attention_maps(tmp_path):
+    from timm.models.nest import Nest
+
+    # Two levels of 4 and 1 blocks of 4x4 tokens, as the jx models pad.
+    levels = dict(depths=(1, 1), embed_dims=(16, 32), num_heads=(2, 4), patch_size=2)
+    reference = Nest(img_size=16, num_levels=2, num_classes=3, pad_type="same", **levels)
+    perturb_timm(reference, seed=2)
+    captured = capture_attention(reference)
+    images = np.random.default_rng(2).normal(size=(2, 16, 16, 3)).astype("float32")
+    torch_logits(reference, images)
+    path = save_state_dict(reference, tmp_path / "nest.safetensors")
+    model = keras_nest.Nest(**levels, block_size=4, classes=3, weights=path)
+    scores = model.get_attention_scores(images)
+    # timm's maps are (B, heads, blocks, N, N), ours (B, blocks, heads, N, N).
+    theirs = [np.swapaxes(map_, 1, 2) for map_ in captured]
+    assert [s.shape for s in scores] == [t.shape for t in theirs]
+    assert [s.shape for s in scores] == [(2, 4, 2, 16, 16), (2, 1, 4, 16, 16)]
+    for ours, expected in zip(scores, theirs):
+        assert max_abs_diff(ours, expected) < 1e-5
+    assert max(float(np.max(t)) for t in theirs) > 0.5  # far from uniform (1/16)

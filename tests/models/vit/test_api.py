@@ -6,10 +6,10 @@ import pytest
 
 import keras_nest
 from keras_nest.models.vit import decode_predictions, preprocess_input, save_npz
-from keras_nest.models.vit import weights as vit_weights
+from keras_nest.presets.vit import VIT
 from tests.conftest import max_abs_diff, publish_locally, to_numpy
-from tests.models.vit.test_npz import perturbed_vit
-from tests.torch_references import perturbed_timm, save_state_dict, torch_logits
+from tests.models.vit.reference import perturbed_vit
+from tests.torch_references import capture_attention, perturbed_timm, save_state_dict, torch_logits
 
 SMALL = dict(num_layers=1, input_shape=(64, 64, 3))
 
@@ -52,33 +52,17 @@ def test_arguments_reach_the_blocks():
 
 def test_attention_scores_equal_timm_attention_maps(tmp_path):
     reference = perturbed_timm("vit_tiny_patch16_224", img_size=64, depth=2, num_classes=10)
-    captured = []
-    for block in reference.blocks:
-        block.attn.fused_attn = False  # timm then passes the softmaxed map to attn_drop
-        block.attn.attn_drop.register_forward_hook(lambda m, args, out: captured.append(args[0]))
+    captured = capture_attention(reference, sharpen=2.0)  # ViT's maps sharpen fast
     images = batch()
     torch_logits(reference, images)
     path = save_state_dict(reference, tmp_path / "vit.safetensors")
     model = keras_nest.ViTTiny16(weights=path, num_layers=2, classes=10, input_shape=(64, 64, 3))
     scores = model.get_attention_scores(images)
-    assert [s.shape for s in scores] == [(2, 3, 17, 17)] * 2
+    assert [s.shape for s in scores] == [m.shape for m in captured] == [(2, 3, 17, 17)] * 2
     for ours, theirs in zip(scores, captured):
-        assert max_abs_diff(ours, theirs.numpy()) < 1e-5
+        assert max_abs_diff(ours, theirs) < 1e-5
+    assert max(float(np.max(m)) for m in captured) > 0.5  # far from uniform (1/17)
     np.testing.assert_allclose(scores[0].sum(-1), 1.0, rtol=1e-5)
-
-
-def test_attention_scores_of_the_other_families():
-    nest = keras_nest.Nest(
-        depths=(1, 1), embed_dims=16, num_heads=2, patch_size=1, block_size=2, classes=3
-    )
-    nest_scores = nest.get_attention_scores(np.zeros((1, 4, 4, 3), "float32"))
-    assert [s.shape for s in nest_scores] == [(1, 4, 2, 4, 4), (1, 1, 2, 4, 4)]
-    cct = keras_nest.create_model("cct_2_3x2_32")
-    assert [s.shape for s in cct.get_attention_scores(np.zeros((1, 32, 32, 3)))] == [
-        (1, 2, 64, 64)
-    ] * 2
-    attention = keras_nest.attention_model(cct)
-    assert isinstance(attention, keras.Model) and len(attention.outputs) == 2
 
 
 def test_gelu_follows_the_weights(tmp_path):
@@ -109,7 +93,7 @@ def i21k_checkpoint(tmp_path_factory):
 
 def _publish(tmp_path, monkeypatch, checkpoint, sha256):
     """Serves ``checkpoint`` as vit_tiny_patch16_224's "imagenet21k" (50 classes here)."""
-    table = vit_weights.VIT_WEIGHTS["vit_tiny_patch16_224"]
+    table = VIT["vit_tiny_patch16_224"].weights
     return publish_locally(monkeypatch, tmp_path, table, "imagenet21k", checkpoint, sha256, 50)
 
 
@@ -151,9 +135,9 @@ def test_named_weights_with_wrong_hash_are_refused(i21k_checkpoint, tmp_path, mo
 
 
 def test_every_published_file_is_in_the_original_bucket():
-    for variant, table in vit_weights.VIT_WEIGHTS.items():
+    for variant, preset in VIT.items():
         assert variant in keras_nest.list_models()
-        for name, published in table.items():
+        for name, published in preset.weights.items():
             assert published.url.startswith("https://storage.googleapis.com/vit_models/")
             assert published.url.endswith(".npz")
             assert published.classes == (21843 if name == "imagenet21k" else 1000)

@@ -1,6 +1,7 @@
-"""The original .npz layout: written by keras_nest, read by timm's own .npz loader,
-read back by keras_nest (vit_jax and big_vision layouts), and the original
-position-embedding resize on a change of resolution."""
+"""The original .npz layouts: written by keras_nest and read by timm's own .npz
+loader; the vit_jax and big_vision layouts converted from timm weights here,
+read by timm's loader and by keras_nest; the original position-embedding
+resize on a change of resolution."""
 
 import numpy as np
 import pytest
@@ -8,42 +9,29 @@ import pytest
 import keras_nest
 from keras_nest.models.vit import save_npz
 from tests.conftest import max_abs_diff, to_numpy
-from tests.torch_references import torch_logits
-
-
-def perturbed_vit(name, seed=0, **kwargs):
-    """A keras_nest ViT whose every tensor is random (the head is zeros at init)."""
-    model = keras_nest.create_model(name, classifier_activation=None, **kwargs)
-    rng = np.random.default_rng(seed)
-    for variable in model.weights:
-        scale = 1.0 if "predictions" in variable.path else 0.1
-        noise = rng.normal(size=variable.shape) * scale
-        if variable.path.endswith("gamma"):
-            noise = 1 + noise
-        variable.assign(noise.astype("float32"))
-    return model
-
-
-def images(size, count=2):
-    return np.random.default_rng(3).normal(size=(count, size, size, 3)).astype("float32")
+from tests.models.parity import assert_matches
+from tests.models.vit.reference import flax_arrays, images, perturbed_vit
+from tests.models.vit.test_parity import TOLERANCE
+from tests.torch_references import perturbed_timm, torch_logits
 
 
 @pytest.mark.core
 def test_npz_written_by_keras_nest_loads_into_timm(tmp_path):
     import timm
 
-    model = perturbed_vit("vit_tiny_patch16_224", gelu="exact")  # timm's GELU
+    # All 12 blocks (encoderblock_10 sorts before encoderblock_2), at 64x64.
+    model = perturbed_vit("vit_tiny_patch16_224", gelu="exact", input_shape=(64, 64, 3))
     path = tmp_path / "ViT-Ti_16.npz"
     save_npz(model, path)
-    reference = timm.create_model("vit_tiny_patch16_224", pretrained=False).eval()
+    reference = timm.create_model("vit_tiny_patch16_224", img_size=64).eval()
     reference.load_pretrained(str(path))
-    batch = images(224)
+    batch = images(64)
     expected = torch_logits(reference, batch)
     assert expected.std() > 0.5
-    assert max_abs_diff(to_numpy(model(batch)), expected) < 1e-4
+    assert_matches("save_npz read by timm", to_numpy(model(batch)), expected, TOLERANCE)
 
 
-def test_npz_round_trip_and_big_vision_layout(tmp_path):
+def test_npz_round_trip(tmp_path):
     model = perturbed_vit("vit_tiny_patch16_224", pooling_mode="gap", num_layers=2)
     path = tmp_path / "vit.npz"
     save_npz(model, path)
@@ -55,24 +43,36 @@ def test_npz_round_trip_and_big_vision_layout(tmp_path):
     reloaded = keras_nest.ViTTiny16(weights=str(path), gelu="exact", **same)
     assert max_abs_diff(to_numpy(reloaded(batch)), expected) == 0.0
 
-    # big_vision: blocks stacked on a leading axis, wrapped in "params/".
-    with np.load(path) as archive:
-        flat = {key: archive[key] for key in archive.files}
-    stacked = {}
-    for key, value in flat.items():
-        if key.startswith("Transformer/encoderblock_"):
-            rest = key.split("/", 2)[2]
-            rest = rest.replace("MultiHeadDotProductAttention_1", "MultiHeadDotProductAttention_0")
-            rest = rest.replace("LayerNorm_2", "LayerNorm_1").replace("MlpBlock_3", "MlpBlock_0")
-            stacked.setdefault(f"Transformer/encoderblock/{rest}", []).append(value)
-        elif key == "Transformer/posembed_input/pos_embedding":
-            stacked["pos_embedding"] = value
-        else:
-            stacked[key] = value
-    stacked = {f"params/{k}": np.stack(v) if isinstance(v, list) else v for k, v in stacked.items()}
-    np.savez(tmp_path / "big_vision.npz", **stacked)
-    reloaded = keras_nest.ViTTiny16(weights=str(tmp_path / "big_vision.npz"), gelu="exact", **same)
-    assert max_abs_diff(to_numpy(reloaded(batch)), expected) == 0.0
+
+# The original "gap" classifier, two layers at 64x64.
+TIMM_GAP = dict(img_size=64, depth=2, class_token=False, global_pool="avg", fc_norm=False)
+
+
+@pytest.mark.parametrize("layout", ["vit_jax", "big_vision"])
+def test_original_layouts_of_timm_weights(layout, tmp_path):
+    import timm
+
+    reference = perturbed_timm("vit_tiny_patch16_224", num_classes=10, **TIMM_GAP)
+    path = tmp_path / f"{layout}.npz"
+    np.savez(path, **flax_arrays(reference, layout))
+    batch = images(64)
+    expected = torch_logits(reference, batch)
+    # timm's own .npz loader takes the file for what it is ...
+    check = timm.create_model("vit_tiny_patch16_224", num_classes=10, **TIMM_GAP).eval()
+    check.load_pretrained(str(path))
+    assert max_abs_diff(torch_logits(check, batch), expected) < 1e-6
+    # ... and so does keras_nest.
+    model = keras_nest.ViTTiny16(
+        weights=str(path),
+        gelu="exact",  # timm's
+        pooling_mode="gap",
+        num_layers=2,
+        input_shape=(64, 64, 3),
+        classes=10,
+        classifier_activation=None,
+    )
+    logits = to_numpy(model(batch))
+    assert_matches(f"{layout} layout of timm weights", logits, expected, TOLERANCE)
 
 
 def test_resolution_change_resizes_as_the_original_code(tmp_path):

@@ -1,4 +1,4 @@
-"""ImageNet-1k conventions shared by the families: normalisation and class names.
+"""ImageNet-1k's class names, and predictions decoded into them.
 
 The 1000 class names (WordNet ids and short names, in the standard class
 order) ship with the package in ``imagenet_classes.json``: no download.
@@ -9,25 +9,8 @@ import json
 import os
 
 import numpy as np
-from keras import ops
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 _CLASSES_FILE = os.path.join(os.path.dirname(__file__), "imagenet_classes.json")
-
-
-def normalize(x, mean, std, data_format=None):
-    """``(x / 255 - mean) / std`` per channel for images with values in [0, 255].
-
-    Takes numpy arrays (returned as float32 numpy) or tensors (returned as
-    tensors). ``data_format`` "channels_first" puts channels on axis 1.
-    """
-    shape = (-1, 1, 1) if data_format == "channels_first" else (-1,)
-    mean = np.reshape(np.asarray(mean, "float32"), shape)
-    std = np.reshape(np.asarray(std, "float32"), shape)
-    if isinstance(x, (np.ndarray, list, tuple)):
-        return (np.asarray(x, "float32") / 255.0 - mean) / std
-    return (ops.cast(x, "float32") / 255.0 - mean) / std
 
 
 @functools.cache
@@ -48,6 +31,8 @@ def decode_predictions(preds, top=5):
         One list per row of ``(wordnet_id, name, score)``, best first, as
         ``keras.applications`` returns them.
     """
+    from keras import ops
+
     preds = np.asarray(ops.convert_to_numpy(preds))
     if preds.ndim != 2 or preds.shape[1] != 1000:
         raise ValueError(

@@ -1,7 +1,8 @@
-"""Where keras_nest computes the same function differently per backend and device, for speed.
+"""Compute paths: the same function computed differently per backend and device, for speed.
 
-Every choice here gives the same result up to float rounding (the layer
-tests check each way against NumPy on every backend); ``benchmarks/kernels.py``
+Attention (fused, deferred softmax or written-out softmax) and the exact
+GELU. Every path gives the same result up to float rounding (the layer
+tests check each against NumPy on every backend); ``benchmarks/kernels.py``
 measures them.
 """
 
@@ -10,7 +11,7 @@ import functools
 import keras
 from keras import ops
 
-KERNELS = ("fused", "deferred", "softmax")
+ATTENTION_PATHS = ("fused", "deferred", "softmax")
 
 
 @functools.cache
@@ -18,8 +19,8 @@ def _jax_on_cpu():
     return keras.distribution.list_devices()[0].startswith("cpu")
 
 
-def attention_kernel(training):
-    """The fastest of :data:`KERNELS` on this backend and device.
+def attention_path(training):
+    """The fastest of :data:`ATTENTION_PATHS` on this backend and device.
 
     ``"fused"`` is ``keras.ops.dot_product_attention``: PyTorch's fused
     kernels on every device, cuDNN or splash attention on JAX GPUs and TPUs.

@@ -1,4 +1,4 @@
-"""Every layer's attention maps, for any model built from ``TransformerBlock``.
+"""The model class of every keras_nest model, with its attention maps.
 
 Every keras_nest model is a :class:`TransformerModel`: a functional
 ``keras.Model`` with one extra method, ``get_attention_scores(images)``.

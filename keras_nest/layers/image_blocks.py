@@ -13,6 +13,15 @@ def pair(value):
     return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
 
 
+def check_split(name, shape, size, whole="map", parts="blocks"):
+    """Raises a ValueError unless ``size`` ``(h, w)`` divides the map ``shape`` ``(B, H, W, C)``."""
+    if shape[1] % size[0] or shape[2] % size[1]:
+        raise ValueError(
+            f"{name}: a {shape[1]}x{shape[2]} {whole} does not split into "
+            f"{size[0]}x{size[1]} {parts}."
+        )
+
+
 def blockify(x, block_size):
     """Splits a map into non-overlapping blocks.
 
@@ -59,25 +68,29 @@ def check_blocks(name, shape, block_size):
         )
 
 
+class _BlockSized(keras.layers.Layer):
+    """A layer configured by its ``block_size`` ``(bh, bw)`` alone."""
+
+    def __init__(self, block_size, **kwargs):
+        super().__init__(**kwargs)
+        self.block_size = pair(block_size)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(block_size=self.block_size)
+        return config
+
+
 @keras.saving.register_keras_serializable(package="keras_nest")
-class Blockify(keras.layers.Layer):
+class Blockify(_BlockSized):
     """Splits a feature map into blocks (see :func:`blockify` for the order).
 
     Input shape: ``(B, H, W, C)`` with ``bh | H`` and ``bw | W``.
     Output shape: ``(B, (H/bh)(W/bw), bh*bw, C)``.
     """
 
-    def __init__(self, block_size, **kwargs):
-        super().__init__(**kwargs)
-        self.block_size = pair(block_size)
-
     def build(self, input_shape):
-        bh, bw = self.block_size
-        if input_shape[1] % bh or input_shape[2] % bw:
-            raise ValueError(
-                f"{self.name}: a {input_shape[1]}x{input_shape[2]} map does not "
-                f"split into {bh}x{bw} blocks."
-            )
+        check_split(self.name, input_shape, self.block_size)
 
     def call(self, inputs):
         return blockify(inputs, self.block_size)
@@ -87,23 +100,14 @@ class Blockify(keras.layers.Layer):
         blocks = (input_shape[1] // bh) * (input_shape[2] // bw)
         return (input_shape[0], blocks, bh * bw, input_shape[3])
 
-    def get_config(self):
-        config = super().get_config()
-        config.update(block_size=self.block_size)
-        return config
-
 
 @keras.saving.register_keras_serializable(package="keras_nest")
-class Deblockify(keras.layers.Layer):
+class Deblockify(_BlockSized):
     """Merges a square grid of blocks back into a feature map.
 
     Input shape: ``(B, T, bh*bw, C)`` with ``T`` a square number.
     Output shape: ``(B, sqrt(T)*bh, sqrt(T)*bw, C)``.
     """
-
-    def __init__(self, block_size, **kwargs):
-        super().__init__(**kwargs)
-        self.block_size = pair(block_size)
 
     def build(self, input_shape):
         check_blocks(self.name, input_shape, self.block_size)
@@ -113,11 +117,6 @@ class Deblockify(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return deblockified_shape(input_shape, self.block_size)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(block_size=self.block_size)
-        return config
 
 
 @keras.saving.register_keras_serializable(package="keras_nest")
@@ -174,6 +173,15 @@ class BlockAggregation(SublayerInitializers, keras.layers.Layer):
         x = deblockify(inputs, self.block_size)
         x = self.pool(self.norm(self.conv(x)))
         return blockify(x, self.block_size)
+
+    def count_macs(self, input_shape, counter):
+        """Multiply-adds for ``keras_nest.utils.count_flops``: conv and norm.
+
+        Plus (for ptflops) one per max-pool input element.
+        """
+        map_shape = counter.layer(self.conv, deblockified_shape(input_shape, self.block_size))
+        counter.layer(self.norm, map_shape)
+        counter.add("relu_and_pool", math.prod(map_shape[1:]))
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], input_shape[1] // 4, input_shape[2], self.filters)
