@@ -7,7 +7,8 @@
   or ``{"model_state_dict": ...}`` wrapper is unwrapped.
 - ``.npz``: the arrays under their own keys.
 - anything else is tried as a Flax msgpack checkpoint (the official NesT
-  ``ckpt.*`` files) when flax is installed; nested keys are joined with "/".
+  ``ckpt.*`` files, vit_jax's ``train.py`` checkpoints), read without flax;
+  nested keys are joined with "/".
 """
 
 import os
@@ -124,16 +125,43 @@ def _load_legacy_torch(path):
 
 
 def _read_flax(path):
-    try:
-        from flax import serialization
-    except ImportError:
-        raise ImportError(
-            f"{path!r} is not .weights.h5, .keras, .safetensors, .pth, .pt, .bin, .pth.tar "
-            "or .npz; reading it as an official Flax checkpoint needs flax (pip install flax)."
-        ) from None
+    """A Flax msgpack checkpoint (``flax.serialization``'s format), read without flax."""
+    import msgpack
+
     with open(path, "rb") as file:
-        tree = serialization.msgpack_restore(file.read())
-    return flatten_tree(tree)
+        tree = msgpack.unpackb(
+            file.read(), ext_hook=_flax_extension, raw=False, strict_map_key=False
+        )
+    if not isinstance(tree, dict):
+        raise ValueError("it is not a Flax checkpoint (a msgpack map)")
+    return flatten_tree(_joined_chunks(tree))
+
+
+def _flax_extension(code, data):
+    """A msgpack extension of flax.serialization: 1 an array, 3 a numpy scalar (each the
+    msgpack of ``(shape, dtype name, C-order bytes)``), 2 a Python complex."""
+    import msgpack
+
+    if code in (1, 3):
+        shape, dtype, buffer = msgpack.unpackb(data, raw=True)
+        dtype = ml_dtypes.bfloat16 if dtype == b"bfloat16" else np.dtype(dtype.decode())
+        array = np.frombuffer(buffer, dtype=dtype).reshape(shape)
+        return array if code == 1 else array[()]
+    if code == 2:
+        return complex(*msgpack.unpackb(data))
+    return msgpack.ExtType(code, data)
+
+
+def _joined_chunks(tree):
+    """``tree`` with each array over 1 GiB, which flax writes in chunks
+    (``{"__msgpack_chunked_array__": True, "chunks": ..., "shape": ...}``), joined."""
+    if not isinstance(tree, dict):
+        return tree
+    if tree.get("__msgpack_chunked_array__"):
+        chunks = [tree["chunks"][str(i)] for i in range(len(tree["chunks"]))]
+        shape = tuple(tree["shape"][str(i)] for i in range(len(tree["shape"])))
+        return np.concatenate(chunks).reshape(shape)
+    return {key: _joined_chunks(value) for key, value in tree.items()}
 
 
 def flatten_tree(tree, prefix=""):

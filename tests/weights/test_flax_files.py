@@ -1,6 +1,8 @@
 """Flax msgpack checkpoints (the official NesT runs, vit_jax's train.py), written
 here without flax in the format ``flax.serialization`` writes."""
 
+import sys
+
 import ml_dtypes
 import numpy as np
 import pytest
@@ -13,7 +15,8 @@ from tests.conftest import BACKEND, flax_msgpack
 pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="file handling is backend-free")
 
 
-def test_nested_tree_reads_flat_with_its_dtypes(tmp_path):
+def test_nested_tree_reads_flat_with_its_dtypes(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "flax", None)  # read without flax
     rng = np.random.default_rng(0)
     flat = {
         "optimizer/target/Dense_0/kernel": rng.normal(size=(3, 4)).astype("float32"),
@@ -47,3 +50,16 @@ def test_file_of_no_format_is_named_unreadable(tmp_path):
     path.write_bytes(b"\xc1 is never the start of a msgpack object")
     with pytest.raises(ValueError, match=r"Could not read checkpoint '.*checkpoint_1'"):
         readers.read_checkpoint(str(path))
+
+
+def test_an_array_flax_wrote_in_chunks_is_joined(tmp_path):
+    # flax.serialization splits arrays over 1 GiB into flat chunks with their shape.
+    whole = np.arange(12, dtype="float32").reshape(3, 4)
+    chunked = {
+        "__msgpack_chunked_array__": True,
+        "chunks": {"0": whole.ravel()[:8], "1": whole.ravel()[8:]},
+        "shape": {"0": 3, "1": 4},
+    }
+    path = tmp_path / "checkpoint_1"
+    path.write_bytes(flax_msgpack({"params": {"embedding": chunked}}))
+    np.testing.assert_array_equal(readers.read_checkpoint(str(path))["params/embedding"], whole)
