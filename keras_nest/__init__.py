@@ -52,6 +52,7 @@ else:
 __all__ = sorted(
     [
         *presets.public_names(),
+        "DVTModel",
         "TransformerModel",
         "__version__",
         "attention_model",

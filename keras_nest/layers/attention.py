@@ -10,18 +10,18 @@ from keras_nest.layers import compute_paths
 from keras_nest.layers.initializers import SublayerInitializers
 
 
-def attention_output_spec(inputs, num_heads, return_attention_scores, dtype):
+def attention_output_spec(inputs, num_heads, return_attention_scores, dtype, logits=False):
     """Symbolic outputs of a layer that attends over the tokens of ``inputs``.
 
     ``(..., N, C)`` in, the same shape out, plus the scores
-    ``(..., num_heads, N, N)`` when ``return_attention_scores`` is set.
+    ``(..., num_heads, N, N)`` when ``return_attention_scores`` is set, then
+    the logits of the same shape when ``logits`` is set.
     """
     outputs = keras.KerasTensor(inputs.shape, dtype=dtype)
-    if not return_attention_scores:
-        return outputs
     *leading, tokens, _ = inputs.shape
     scores_shape = (*leading, num_heads, tokens, tokens)
-    return outputs, keras.KerasTensor(scores_shape, dtype=dtype)
+    extra = [keras.KerasTensor(scores_shape, dtype=dtype)] * (return_attention_scores + logits)
+    return (outputs, *extra) if extra else outputs
 
 
 @keras.saving.register_keras_serializable(package="keras_nest")
@@ -44,9 +44,14 @@ class MultiHeadSelfAttention(SublayerInitializers, keras.layers.Layer):
         proj_dropout: dropout on the output projection while training.
         kernel_initializer, bias_initializer: for both projections.
 
+    Call arguments: ``attention_bias``, optional ``(B, heads, N, N)`` added to
+    the logits before the softmax (DVT's reused relations; multi-head only);
+    ``return_attention_scores`` returns the softmaxed scores too,
+    ``return_attention_logits`` the logits (bias included) after them.
+
     Input shape: ``(..., N, C)``.
-    Output shape: ``(..., N, C)``; with ``return_attention_scores=True`` also
-    the softmaxed scores ``(..., heads, N, N)``.
+    Output shape: ``(..., N, C)``; then the scores and/or logits
+    ``(..., heads, N, N)`` where asked for.
     """
 
     def __init__(
@@ -94,14 +99,15 @@ class MultiHeadSelfAttention(SublayerInitializers, keras.layers.Layer):
         kv_shape = (-1, tokens, self.kv_heads, self.head_dim)
         return q, ops.reshape(k, kv_shape), ops.reshape(v, kv_shape)
 
-    def _fused_attention(self, x, tokens, channels):
+    def _fused_attention(self, x, tokens, channels, bias):
         """(B', N, C) -> (B', N, C) through ``ops.dot_product_attention``."""
         q, k, v = self._split_qkv(x, tokens)
         if self.multi_query:
             # One shared key/value head: every (token, head) query attends to
             # the same keys, so the heads fold into the query axis for free.
             q = ops.reshape(q, (-1, tokens * self.num_heads, 1, self.head_dim))
-        return ops.reshape(ops.dot_product_attention(q, k, v), (-1, tokens, channels))
+        out = ops.dot_product_attention(q, k, v, bias=bias)
+        return ops.reshape(out, (-1, tokens, channels))
 
     def _grouped_qkv(self, x, tokens):
         """(B', N, C) -> scaled q (B', G, M, hd), k and v (B', G, N, hd).
@@ -134,31 +140,47 @@ class MultiHeadSelfAttention(SublayerInitializers, keras.layers.Layer):
         weights = ops.reshape(weights, (-1, tokens, self.num_heads, tokens))
         return ops.swapaxes(weights, 1, 2)
 
-    def call(self, inputs, training=None, return_attention_scores=False):
+    def call(
+        self,
+        inputs,
+        attention_bias=None,
+        training=None,
+        return_attention_scores=False,
+        return_attention_logits=False,
+    ):
         shape = ops.shape(inputs)
         tokens, channels = shape[-2], shape[-1]
         x = ops.reshape(inputs, (-1, tokens, channels))
+        bias = None
+        if attention_bias is not None:
+            if self.multi_query:
+                raise ValueError(f"{self.name}: an attention bias needs multi-head attention.")
+            bias = ops.reshape(attention_bias, (-1, self.num_heads, tokens, tokens))
         dropout_active = training and self.attention_dropout > 0
-        if return_attention_scores or dropout_active:
+        if return_attention_scores or return_attention_logits or dropout_active:
             path = "softmax"
         else:
             path = compute_paths.attention_path(training)
         if path == "fused":
-            out = self._fused_attention(x, tokens, channels)
+            out = self._fused_attention(x, tokens, channels, bias)
         elif path == "deferred":
-            out = compute_paths.deferred_softmax_attention(*self._grouped_qkv(x, tokens))
+            q, k, v = self._grouped_qkv(x, tokens)
+            out = compute_paths.deferred_softmax_attention(q, k, v, bias)
             out = self._ungroup(out, tokens, channels)
         else:
             dropout = functools.partial(self.attn_drop, training=training)
-            out, weights = compute_paths.softmax_attention(*self._grouped_qkv(x, tokens), dropout)
+            q, k, v = self._grouped_qkv(x, tokens)
+            out, weights, logits = compute_paths.softmax_attention(q, k, v, dropout, bias)
             out = self._ungroup(out, tokens, channels)
         out = self.proj_drop(self.proj(out), training=training)
         out = ops.reshape(out, (-1, *shape[1:]))
+        extra = []
+        heads_shape = (-1, *shape[1:-2], self.num_heads, tokens, tokens)
         if return_attention_scores:
-            scores = self._scores_per_head(weights, tokens)
-            heads_shape = (-1, *shape[1:-2], self.num_heads, tokens, tokens)
-            return out, ops.reshape(scores, heads_shape)
-        return out
+            extra.append(ops.reshape(self._scores_per_head(weights, tokens), heads_shape))
+        if return_attention_logits:
+            extra.append(ops.reshape(self._scores_per_head(logits, tokens), heads_shape))
+        return (out, *extra) if extra else out
 
     def count_macs(self, input_shape, counter):
         """Multiply-adds for ``keras_nest.utils.count_flops``: projections and both matmuls.
@@ -175,9 +197,20 @@ class MultiHeadSelfAttention(SublayerInitializers, keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         return input_shape
 
-    def compute_output_spec(self, inputs, training=None, return_attention_scores=False):
+    def compute_output_spec(
+        self,
+        inputs,
+        attention_bias=None,
+        training=None,
+        return_attention_scores=False,
+        return_attention_logits=False,
+    ):
         return attention_output_spec(
-            inputs, self.num_heads, return_attention_scores, self.compute_dtype
+            inputs,
+            self.num_heads,
+            return_attention_scores,
+            self.compute_dtype,
+            logits=return_attention_logits,
         )
 
     def get_config(self):

@@ -41,32 +41,41 @@ def attention_path(training):
     return "fused"
 
 
-def softmax_attention(q, k, v, dropout=None):
-    """Softmax attention written out; returns the output and the weights.
+def attention_logits(q, k, bias=None):
+    """``q kᵀ (+ bias)``: ``(B, G, M, d)`` scaled queries and ``(B, G, N, d)`` keys
+    give ``(B, G, M, N)`` logits; ``bias`` broadcasts to that shape."""
+    logits = ops.matmul(q, ops.swapaxes(k, -1, -2))
+    return logits if bias is None else logits + ops.cast(bias, logits.dtype)
+
+
+def softmax_attention(q, k, v, dropout=None, bias=None):
+    """Softmax attention written out; returns the output, the weights and the logits.
 
     Args:
         q: ``(B, G, M, d)`` queries, already scaled.
         k, v: ``(B, G, N, d)`` keys and values of the same ``G`` groups.
         dropout: optional callable applied to the weights before the value product.
+        bias: optional additive bias of the logits, broadcastable to ``(B, G, M, N)``.
 
     Returns:
-        ``(B, G, M, d)`` outputs and the ``(B, G, M, N)`` weights before
-        dropout (softmax in float32, cast to the values' dtype).
+        ``(B, G, M, d)`` outputs, the ``(B, G, M, N)`` weights before dropout
+        (softmax in float32, cast to the values' dtype) and the logits they
+        came from (bias included).
     """
-    logits = ops.matmul(q, ops.swapaxes(k, -1, -2))
+    logits = attention_logits(q, k, bias)
     weights = ops.cast(ops.softmax(ops.cast(logits, "float32"), axis=-1), v.dtype)
     dropped = weights if dropout is None else dropout(weights)
-    return ops.matmul(dropped, v), weights
+    return ops.matmul(dropped, v), weights, logits
 
 
-def deferred_softmax_attention(q, k, v):
+def deferred_softmax_attention(q, k, v, bias=None):
     """Softmax attention normalised after the value product (shapes as :func:`softmax_attention`).
 
     ``exp(l - max l) @ v / sum exp(l - max l)`` divides ``(M, d)`` outputs
     instead of ``(M, N)`` weights: the same result up to float rounding, with
     one pass less over the largest tensor. Returns the outputs only.
     """
-    logits = ops.cast(ops.matmul(q, ops.swapaxes(k, -1, -2)), "float32")
+    logits = ops.cast(attention_logits(q, k, bias), "float32")
     weights = ops.exp(logits - ops.max(logits, axis=-1, keepdims=True))
     total = ops.sum(weights, axis=-1, keepdims=True)
     return ops.matmul(ops.cast(weights, v.dtype), v) / ops.cast(total, v.dtype)

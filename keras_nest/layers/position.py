@@ -61,20 +61,40 @@ def sinusoid_table(length, dim):
 class SinePositionEmbedding(keras.layers.Layer):
     """Adds the fixed sinusoidal embedding of :func:`sinusoid_table` to tokens.
 
-    Holds no weights: the table is computed for the input's length, so it
-    follows any input size.
+    By default it holds no weights: the table is computed for the input's
+    length, so it follows any input size. With ``stored=True`` the table is a
+    non-trainable weight ``embedding`` ``(1, N, C)``, as in checkpoints that
+    keep it (T2T-ViT's and DVT's frozen ``pos_embed``): it loads from them
+    and counts among the parameters.
 
     Input shape: ``(B, N, C)``. Output shape: ``(B, N, C)``.
     """
 
+    def __init__(self, stored=False, **kwargs):
+        super().__init__(**kwargs)
+        self.stored = stored
+
     def build(self, input_shape):
-        self.table = sinusoid_table(*input_shape[1:])
+        table = sinusoid_table(*input_shape[1:])
+        if self.stored:
+            table = self.add_weight(
+                shape=(1, *input_shape[1:]),
+                initializer=lambda shape, dtype=None: ops.cast(table[None], dtype),
+                trainable=False,
+                name="embedding",
+            )
+        self.table = table
 
     def call(self, inputs):
         return inputs + ops.cast(self.table, inputs.dtype)
 
     def compute_output_shape(self, input_shape):
         return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(stored=self.stored)
+        return config
 
 
 @keras.saving.register_keras_serializable(package="keras_nest")

@@ -57,13 +57,14 @@ class StochasticDepth(keras.layers.Layer):
 class Mlp(SublayerInitializers, keras.layers.Layer):
     """Dense -> GELU -> dropout -> Dense -> dropout, on the last axis.
 
-    Input shape: ``(..., C)``. Output shape: ``(..., C)`` (hidden width
-    ``hidden_dim``).
+    Input shape: ``(..., C)``. Output shape: ``(..., output_dim)`` (default
+    ``C``; hidden width ``hidden_dim``).
     """
 
     def __init__(
         self,
         hidden_dim,
+        output_dim=None,
         gelu="exact",
         dropout=0.0,
         kernel_initializer="glorot_uniform",
@@ -72,6 +73,7 @@ class Mlp(SublayerInitializers, keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         self.hidden_dim = hidden_dim
+        self.output_dim = output_dim
         self.gelu = check_gelu(gelu)
         self.dropout = dropout
         self.set_initializers(kernel_initializer, bias_initializer)
@@ -80,7 +82,7 @@ class Mlp(SublayerInitializers, keras.layers.Layer):
         dense = self.sublayer_kwargs()
         self.fc1 = keras.layers.Dense(self.hidden_dim, name="fc1", **dense)
         self.fc1.build(input_shape)
-        self.fc2 = keras.layers.Dense(input_shape[-1], name="fc2", **dense)
+        self.fc2 = keras.layers.Dense(self.output_dim or input_shape[-1], name="fc2", **dense)
         self.fc2.build((*input_shape[:-1], self.hidden_dim))
         self.drop = keras.layers.Dropout(self.dropout)
 
@@ -95,12 +97,13 @@ class Mlp(SublayerInitializers, keras.layers.Layer):
         counter.layer(self.fc2, counter.layer(self.fc1, input_shape))
 
     def compute_output_shape(self, input_shape):
-        return input_shape
+        return (*input_shape[:-1], self.output_dim or input_shape[-1])
 
     def get_config(self):
         config = super().get_config()
         config.update(
             hidden_dim=self.hidden_dim,
+            output_dim=self.output_dim,
             gelu=self.gelu,
             dropout=self.dropout,
             **self.initializers_config(),
@@ -119,6 +122,14 @@ class TransformerBlock(SublayerInitializers, keras.layers.Layer):
     stream before the MLP: ``x += attn(LN(x)); x = LN(x); x += mlp(x)``. Every
     Compact Transformers (CCT, CVT, ViT-Lite) checkpoint was trained that way
     (the authors call it an accident of a merge, SHI-Labs issue #25).
+
+    DVT's reuse enters through two optional call arguments:
+    ``reused_features`` ``(..., N, F)`` are concatenated to the attention's
+    output before the second LayerNorm, so that LayerNorm and the MLP's first
+    layer are ``C + F`` wide while the MLP still returns ``C``
+    (``x += mlp(LN([x, reused]))``); ``attention_bias`` ``(B, heads, N, N)``
+    is added to the attention logits. ``return_attention_logits=True``
+    returns those logits (bias included) after the output (and the scores).
 
     Args:
         num_heads: attention heads.
@@ -164,11 +175,16 @@ class TransformerBlock(SublayerInitializers, keras.layers.Layer):
         self.norm_residual = norm_residual
         self.set_initializers(kernel_initializer, bias_initializer)
 
-    def build(self, input_shape):
+    def build(self, inputs_shape, reused_features_shape=None, attention_bias_shape=None):
         init = self.sublayer_kwargs()
         norm = dict(epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy)
+        channels = inputs_shape[-1]
+        self.reused_width = 0 if reused_features_shape is None else reused_features_shape[-1]
+        if self.reused_width and self.norm_residual:
+            raise ValueError(f"{self.name}: reused features do not combine with norm_residual.")
+        mlp_shape = (*inputs_shape[:-1], channels + self.reused_width)
         self.norm1 = keras.layers.LayerNormalization(name="norm1", **norm)
-        self.norm1.build(input_shape)
+        self.norm1.build(inputs_shape)
         self.attn = MultiHeadSelfAttention(
             self.num_heads,
             multi_query=self.multi_query,
@@ -178,46 +194,75 @@ class TransformerBlock(SublayerInitializers, keras.layers.Layer):
             name="attn",
             **init,
         )
-        self.attn.build(input_shape)
+        self.attn.build(inputs_shape)
         self.norm2 = keras.layers.LayerNormalization(name="norm2", **norm)
-        self.norm2.build(input_shape)
+        self.norm2.build(mlp_shape)
         self.mlp = Mlp(
-            int(input_shape[-1] * self.mlp_ratio),
+            int(channels * self.mlp_ratio),
+            output_dim=channels,
             gelu=self.gelu,
             dropout=self.dropout,
             name="mlp",
             **init,
         )
-        self.mlp.build(input_shape)
+        self.mlp.build(mlp_shape)
         self.drop_path1 = StochasticDepth(self.drop_path, dtype=self.dtype_policy)
         self.drop_path2 = StochasticDepth(self.drop_path, dtype=self.dtype_policy)
 
-    def call(self, inputs, training=None, return_attention_scores=False):
-        attended = self.attn(
-            self.norm1(inputs),
-            training=training,
-            return_attention_scores=return_attention_scores,
+    def call(
+        self,
+        inputs,
+        reused_features=None,
+        attention_bias=None,
+        training=None,
+        return_attention_scores=False,
+        return_attention_logits=False,
+    ):
+        attended, *extra = keras.tree.flatten(
+            self.attn(
+                self.norm1(inputs),
+                attention_bias=attention_bias,
+                training=training,
+                return_attention_scores=return_attention_scores,
+                return_attention_logits=return_attention_logits,
+            )
         )
-        if return_attention_scores:
-            attended, scores = attended
         x = inputs + self.drop_path1(attended, training=training)
-        normed = self.norm2(x)
+        mlp_input = x
+        if reused_features is not None:
+            mlp_input = ops.concatenate([x, ops.cast(reused_features, x.dtype)], axis=-1)
+        normed = self.norm2(mlp_input)
         if self.norm_residual:
             x = normed
         x = x + self.drop_path2(self.mlp(normed, training=training), training=training)
-        return (x, scores) if return_attention_scores else x
+        return (x, *extra) if extra else x
 
     def count_macs(self, input_shape, counter):
         """Norms, attention and MLP, for ``keras_nest.utils.count_flops``."""
-        for sublayer in (self.norm1, self.attn, self.norm2, self.mlp):
-            counter.layer(sublayer, input_shape)
+        mlp_shape = (*input_shape[:-1], input_shape[-1] + self.reused_width)
+        counter.layer(self.norm1, input_shape)
+        counter.layer(self.attn, input_shape)
+        counter.layer(self.norm2, mlp_shape)
+        counter.layer(self.mlp, mlp_shape)
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
+    def compute_output_shape(self, inputs_shape):
+        return inputs_shape
 
-    def compute_output_spec(self, inputs, training=None, return_attention_scores=False):
+    def compute_output_spec(
+        self,
+        inputs,
+        reused_features=None,
+        attention_bias=None,
+        training=None,
+        return_attention_scores=False,
+        return_attention_logits=False,
+    ):
         return attention_output_spec(
-            inputs, self.num_heads, return_attention_scores, self.compute_dtype
+            inputs,
+            self.num_heads,
+            return_attention_scores,
+            self.compute_dtype,
+            logits=return_attention_logits,
         )
 
     def get_config(self):

@@ -6,11 +6,12 @@ importing Keras. A new family's table joins :data:`PRESETS` below.
 """
 
 from keras_nest.presets.compact import COMPACT
+from keras_nest.presets.dvt import DVT_PRESETS
 from keras_nest.presets.nest import NEST
 from keras_nest.presets.records import Preset, WeightsFile, table
 from keras_nest.presets.vit import VIT
 
-PRESETS = table(*NEST.values(), *VIT.values(), *COMPACT.values())
+PRESETS = table(*NEST.values(), *VIT.values(), *COMPACT.values(), *DVT_PRESETS.values())
 
 __all__ = ["PRESETS", "Preset", "WeightsFile", "names", "public_names"]
 

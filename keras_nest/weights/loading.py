@@ -149,12 +149,26 @@ def describe_mismatch(missing, unexpected, misshaped):
     return "\n".join(lines)
 
 
+def variable_paths(model):
+    """``{path: variable}`` of ``model``'s weights.
+
+    A path is ``variable.path``; the variables of a nested model (a DVT's
+    exits, each a model of its own with the same layer names) are prefixed
+    with that model's name: ``exit1/block_0/attn/qkv/kernel``.
+    """
+    paths = {}
+    for layer in model.layers:
+        prefix = f"{layer.name}/" if isinstance(layer, keras.Model) else ""
+        paths.update({prefix + v.path: v for v in layer.weights})
+    return paths
+
+
 def assign_weights(model, converted, source, ignore=(), resize=None):
     """Assigns ``converted`` (``{variable path: array}``) to ``model``'s weights.
 
     Args:
         model: the Keras model.
-        converted: arrays keyed by the model's ``variable.path`` names.
+        converted: arrays keyed by the model's :func:`variable_paths`.
         source: what the arrays came from, for the error message.
         ignore: variable paths left as they are on both sides (a fresh head).
         resize: optional ``resize(path, array, target_shape)`` returning the
@@ -163,7 +177,7 @@ def assign_weights(model, converted, source, ignore=(), resize=None):
     Raises:
         ValueError: listing every missing, unexpected and mis-shaped tensor.
     """
-    variables = {v.path: v for v in model.weights if v.path not in ignore}
+    variables = {path: v for path, v in variable_paths(model).items() if path not in ignore}
     converted = {k: v for k, v in converted.items() if k not in ignore}
     missing = [name for name in variables if name not in converted]
     unexpected = [name for name in converted if name not in variables]
