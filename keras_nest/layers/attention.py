@@ -87,8 +87,8 @@ class MultiHeadSelfAttention(SublayerInitializers, keras.layers.Layer):
         self.qkv.build(input_shape)
         self.proj = keras.layers.Dense(channels, name="proj", **dense)
         self.proj.build(input_shape)
-        self.attn_drop = keras.layers.Dropout(self.attention_dropout)
-        self.proj_drop = keras.layers.Dropout(self.proj_dropout)
+        self.attn_drop = keras.layers.Dropout(self.attention_dropout, dtype=self.dtype_policy)
+        self.proj_drop = keras.layers.Dropout(self.proj_dropout, dtype=self.dtype_policy)
 
     def _split_qkv(self, x, tokens):
         """(B', N, C) -> q (B', N, H, hd), k and v (B', N, H_kv, hd)."""

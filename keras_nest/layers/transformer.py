@@ -84,7 +84,7 @@ class Mlp(SublayerInitializers, keras.layers.Layer):
         self.fc1.build(input_shape)
         self.fc2 = keras.layers.Dense(self.output_dim or input_shape[-1], name="fc2", **dense)
         self.fc2.build((*input_shape[:-1], self.hidden_dim))
-        self.drop = keras.layers.Dropout(self.dropout)
+        self.drop = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
 
     def call(self, inputs, training=None):
         x = self.fc1(inputs)

@@ -56,6 +56,25 @@ CASES = [
         dict(filters=6, block_size=(2, 2), layer_norm_epsilon=1e-5),
         (2, 4, 4, 3),
     ),
+    (layers.SoftSplit, dict(kernel_size=3, strides=2, padding=1), (2, 6, 5, 4)),
+    (layers.SoftSplit, dict(kernel_size=(3, 2), strides=(2, 1), padding=(0, 1)), (2, 7, 4, 3)),
+    (
+        layers.TokenPerformer,
+        dict(embed_dim=8, kernel_ratio=0.75, dropout=0.2, layer_norm_epsilon=1e-6),
+        (2, 5, 12),
+    ),
+    (
+        layers.FeatureReuse,
+        dict(source_grid=(2, 2), target_grid=(3, 2), hidden_dim=6, output_dim=4, dropout=0.1),
+        (2, 5, 8),
+    ),
+    (
+        layers.RelationReuse,
+        dict(channels=4, source_grid=(2, 2), target_grid=(3, 3), hidden_ratio=2),
+        (2, 6, 5, 5),
+    ),
+    (layers.ExitHead, dict(classes=7, pool="avg", activation="softmax"), (2, 5, 8)),
+    (layers.SinePositionEmbedding, dict(stored=True), (2, 5, 8)),
 ]
 
 

@@ -1,0 +1,81 @@
+"""DVT: bad input gets a ValueError that says what is wrong."""
+
+import pytest
+
+import keras_nest
+from tests.models.dvt.fixtures import arrays, build, save_checkpoint
+
+pytestmark = pytest.mark.core
+
+
+@pytest.fixture(scope="module")
+def t2t_checkpoint(tmp_path_factory):
+    return save_checkpoint("t2t", tmp_path_factory.mktemp("dvt") / "dvt_t2t.pth.tar")
+
+
+def test_checkpoint_of_another_cascade_names_what_does_not_fit(t2t_checkpoint):
+    with pytest.raises(ValueError) as error:
+        build("deit", weights=t2t_checkpoint)
+    message = str(error.value)
+    assert "does not fit" in message
+    assert "exit1/patch_embed/proj/kernel" in message  # missing: DeiT's patch embedding
+    assert "exit1/attention1/kqv/kernel" in message  # unexpected: T2T's Performer
+
+
+def test_checkpoint_of_a_deeper_cascade_names_the_extra_blocks(tmp_path):
+    path = save_checkpoint("deit", tmp_path / "dvt_deit.pth.tar")
+    with pytest.raises(ValueError, match=r"unexpected in the checkpoint[\s\S]*exit1/block_1/"):
+        build("deit", weights=path, depth=1)
+
+
+def test_not_a_dvt_checkpoint(tmp_path):
+    from safetensors.numpy import save_file
+
+    state, _, _ = arrays("deit")
+    path = str(tmp_path / "deit.safetensors")
+    save_file({k.split(".", 1)[1]: v for k, v in state.items() if k.startswith("less_token.")}, path)
+    with pytest.raises(ValueError, match="Not a DVT checkpoint.*less_less_token"):
+        build("deit", weights=path)
+
+
+def test_authors_checkpoint_into_two_exits(t2t_checkpoint):
+    with pytest.raises(ValueError, match="hold 3 exits; this cascade has 2"):
+        build("t2t", weights=t2t_checkpoint, token_grids=(7, 14))
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(backbone="swin"), "backbone must be one of"),
+        (dict(token_grids=(7,)), "two or more positive ints"),
+        (dict(token_grids=(7, 0)), "two or more positive ints"),
+        (dict(backbone="t2t", token_grids=(7, 12)), r"grids \[7, 10, 14\].*got 12"),
+        (dict(backbone="t2t", input_shape=(256, 256, 3)), "made for 224x224"),
+        (dict(token_grids=(7, 40), input_shape=(32, 32, 3)), "do not make 40 patches"),
+        (dict(include_top=False), 'needs pooling="token" or "avg"'),
+        (dict(pooling="max"), "pooling must be one of"),
+        (dict(classes=0), "classes must be a positive integer"),
+    ],
+)
+def test_bad_arguments(kwargs, message):
+    arguments = {**dict(backbone="deit", embed_dim=32, depth=1, num_heads=2, classes=10), **kwargs}
+    with pytest.raises(ValueError, match=message):
+        keras_nest.DVT(**arguments)
+
+
+def test_wrong_channels_with_weights(t2t_checkpoint):
+    with pytest.raises(ValueError, match="3 input channels"):
+        build("t2t", weights=t2t_checkpoint, input_shape=(224, 224, 1))
+
+
+def test_features_without_classifiers():
+    model = keras_nest.DVT(
+        token_grids=(2, 4),
+        embed_dim=32,
+        depth=1,
+        num_heads=2,
+        include_top=False,
+        pooling="avg",
+        input_shape=(32, 32, 3),
+    )
+    assert [tuple(output.shape) for output in model.outputs] == [(None, 32), (None, 32)]

@@ -1,0 +1,67 @@
+"""Saving DVT cascades: .keras round trips, .weights.h5 across backends."""
+
+import keras
+import numpy as np
+import pytest
+
+import keras_nest
+from tests.backends import outputs_on_every_backend
+from tests.conftest import BACKEND, assert_same_weights, max_abs_diff, perturb_weights, to_numpy
+from tests.models.dvt.fixtures import arrays, build, save_checkpoint
+from tests.models.dvt.test_parity import TOLERANCE
+
+pytestmark = pytest.mark.core
+
+TINY = "keras_nest.DVT(token_grids=(2, 3, 4), embed_dim=32, depth=2, num_heads=2, mlp_ratio=2.0, classes=10, input_shape=(32, 32, 3), classifier_activation=None{})"
+CASES = {
+    "deit, both reuses": TINY.format(""),
+    "deit, relations only": TINY.format(", feature_reuse=False"),
+    "t2t, features only": (
+        "keras_nest.DVT(token_grids=(7, 14), backbone='t2t', embed_dim=32, depth=1, "
+        "num_heads=2, token_dim=16, qkv_bias=False, classes=10, relation_reuse=False)"
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_keras_file_round_trip(case, tmp_path):
+    model = perturb_weights(eval(CASES[case]))
+    size = model.input_shape[1]
+    images = np.random.default_rng(0).random((2, size, size, 3), dtype=np.float32)
+    expected = [to_numpy(out) for out in model(images)]
+    path = str(tmp_path / "dvt.keras")
+    model.save(path)
+    reloaded = keras.saving.load_model(path)
+    assert isinstance(reloaded, keras_nest.DVTModel)
+    assert [m.name for m in reloaded.exit_models] == [m.name for m in model.exit_models]
+    assert reloaded.count_params() == model.count_params()
+    assert_same_weights(reloaded, model)
+    for ours, theirs in zip(reloaded(images), expected):
+        np.testing.assert_allclose(to_numpy(ours), theirs, atol=1e-5)
+
+
+def test_weights_file_round_trip(tmp_path):
+    model = perturb_weights(eval(CASES["deit, both reuses"]))
+    path = str(tmp_path / "dvt.weights.h5")
+    model.save_weights(path)
+    other = eval(CASES["deit, both reuses"])
+    other.load_weights(path)
+    assert_same_weights(other, model)
+
+
+@pytest.mark.skipif(
+    BACKEND != "jax", reason="runs once, in the jax run: it starts every backend itself"
+)
+def test_weights_file_gives_same_logits_on_every_backend(tmp_path):
+    model = build("t2t", weights=save_checkpoint("t2t", tmp_path / "dvt.pth.tar"))
+    weights = str(tmp_path / "model.weights.h5")
+    model.save_weights(weights)
+    _, images, expected = arrays("t2t")
+    build_expression = (
+        "keras_nest.DVT(backbone='t2t', embed_dim=64, depth=2, num_heads=2, mlp_ratio=2.0, "
+        "qkv_bias=False, layer_norm_epsilon=1e-5, classes=10, classifier_activation=None)"
+    )
+    logits = outputs_on_every_backend(build_expression, weights, images, str(tmp_path))
+    for backend, outputs in logits.items():
+        for index, (ours, theirs) in enumerate(zip(outputs, expected), start=1):
+            assert max_abs_diff(ours, theirs) < TOLERANCE, f"{backend} exit {index}"
