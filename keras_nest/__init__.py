@@ -34,30 +34,37 @@ def _is_command_line(argv, orig_argv):
     return False
 
 
+_DYNAMIC_NAMES = ("DynamicPredictor", "calibrate_thresholds")  # from keras_nest.dynamic
+
 if _is_command_line(sys.argv, getattr(sys, "orig_argv", [])):
 
     def __getattr__(name):
         """The public API, imported when first used (PEP 562)."""
-        if name in ("distribute", "layers", "models", "utils"):
+        if name in ("distribute", "dynamic", "layers", "models", "utils"):
             return importlib.import_module(f"keras_nest.{name}")
+        if name in _DYNAMIC_NAMES:
+            return getattr(importlib.import_module("keras_nest.dynamic"), name)
         if name in __all__:
             return getattr(importlib.import_module("keras_nest.models"), name)
         raise AttributeError(f"module 'keras_nest' has no attribute {name!r}")
 
 else:
-    from keras_nest import distribute, layers, models, utils
+    from keras_nest import distribute, dynamic, layers, models, utils
+    from keras_nest.dynamic import DynamicPredictor, calibrate_thresholds
     from keras_nest.models import *  # noqa: F403 (every name of keras_nest.models.__all__)
 
 # The model functions follow from the preset tables, which need no Keras.
 __all__ = sorted(
     [
         *presets.public_names(),
+        *_DYNAMIC_NAMES,
         "DVTModel",
         "TransformerModel",
         "__version__",
         "attention_model",
         "create_model",
         "distribute",
+        "dynamic",
         "layers",
         "list_models",
         "models",

@@ -96,6 +96,29 @@ def evaluate(args):
     for name, value in metrics.items():
         shown = f"{value:.2%}" if name.endswith("accuracy") else f"{value:.4f}"
         print(f"  {name:<{width}}  {shown}")
+    from keras_nest import presets
+
+    if presets.PRESETS[recipe.model].family == "dvt":
+        _print_operating_points(path, recipe, args.workdir)
+
+
+def _print_operating_points(path, recipe, workdir):
+    """A DVT run's exits and its best operating point per budget."""
+    from keras_nest.training.calibration import POINTS_FILE, calibrate_run
+
+    calibration = calibrate_run(path, recipe, workdir)
+    print("exits (every image through every exit):")
+    for index, (macs, accuracy) in enumerate(
+        zip(calibration.exit_macs, calibration.anytime_accuracy), start=1
+    ):
+        print(f"  exit {index}  {macs / 1e9:.4g} GMACs  {accuracy:.2%}")
+    saved = f"{workdir}/{POINTS_FILE}" + (f", {calibration.plot}" if calibration.plot else "")
+    print(f"best operating points (thresholds found on this split; all 59 in {saved}):")
+    print("  GMACs      accuracy  images per exit  thresholds")
+    for point in calibration.best:
+        shares = " / ".join(f"{share:.0%}" for share in point.exit_shares)
+        thresholds = ", ".join(f"{value:.3f}" for value in point.thresholds)
+        print(f"  {point.gmacs:<9.4g}  {point.accuracy:7.2%}  {shares:<15}  {thresholds}")
 
 
 def predict(args):

@@ -136,6 +136,24 @@ def test_folder_of_pngs_end_to_end(tmp_path, capsys):
     assert capsys.readouterr().out.startswith(f"{image}: ")
 
 
+def test_dvt_run_reports_every_exit_and_its_operating_points(tmp_path, capsys):
+    workdir = str(tmp_path / "dvt")
+    options = dict(token_grids=[2, 4], embed_dim=32, depth=1, num_heads=2, mlp_ratio=1.0)
+    args = ["train", "--dataset", "digits", "--model", "dvt_deit_small", "--workdir", workdir]
+    args += ["--set", "epochs=1", "--set", f"model_options={json.dumps(options)}"]
+    assert main(args + ["--verbose", "0"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", "--workdir", workdir]) == 0
+    out = capsys.readouterr().out
+    for index in (1, 2):
+        assert re.search(rf"  exit{index}_predictions_accuracy +\d+\.\d\d%", out), out
+        assert re.search(rf"  exit {index}  [\d.e-]+ GMACs  \d+\.\d\d%", out), out
+    assert re.search(r"best operating points[^\n]*\n  GMACs +accuracy", out), out
+    assert re.search(r"\n  [\d.e-]+ +\d+\.\d\d%  \d+% / \d+% +\d\.\d{3}", out), out
+    with open(os.path.join(workdir, "operating_points.json")) as file:
+        assert len(json.load(file)["points"]) == 59
+
+
 def test_digits_default_recipe_reaches_95_percent(tmp_path):
     """A newcomer's first command, exactly: the digits recipe trains ``cct_2_3x2_32`` (the
     authors' depth and dropouts) from scratch. It is also the Compact Transformers' check

@@ -1,6 +1,9 @@
-"""Dynamic Vision Transformer (DVT): exit thresholds for a budget, their accuracy and cost."""
+"""Dynamic Vision Transformer (DVT): exit thresholds for a budget, their accuracy and cost,
+and inference that runs each image only as far as it needs."""
 
+from keras_nest.dynamic.calibrate import Calibration, calibrate_thresholds
 from keras_nest.dynamic.plot import plot_operating_points
+from keras_nest.dynamic.predictor import DynamicPrediction, DynamicPredictor
 from keras_nest.dynamic.thresholds import (
     AUTHORS_QS,
     OperatingPoint,
@@ -17,9 +20,13 @@ from keras_nest.dynamic.thresholds import (
 
 __all__ = [
     "AUTHORS_QS",
+    "Calibration",
+    "DynamicPrediction",
+    "DynamicPredictor",
     "OperatingPoint",
     "anytime_accuracy",
     "best_per_budget",
+    "calibrate_thresholds",
     "check_thresholds",
     "confidence",
     "evaluate_thresholds",

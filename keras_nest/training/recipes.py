@@ -266,6 +266,28 @@ _VIT_FINETUNE = dict(
     crop_scale=(0.05, 1.0),
 )
 
+_DVT_IMAGENET = dict(
+    source="DVT (blackfeather-wang/Dynamic-Vision-Transformer, main.py and README): one "
+    "cross-entropy per exit, summed; AdamW without decay on biases and norms, warmup 20 "
+    "epochs from 1e-6, cosine to 1e-5 plus 10 cool-down epochs, drop path 0.1, "
+    "rand-m9-mstd0.5, MixUp 0.8/CutMix 1.0, random erasing 0.25, label smoothing 0.1, "
+    "weight EMA 0.99996 for evaluation, timm's evaluation crop 0.9 (bicubic); the README's "
+    "global batch and learning rate (8 GPUs)",
+    dataset="imagenet2012",
+    image_size=224,
+    epochs=300,
+    warmup_epochs=20,
+    warmup_lr=1e-6,
+    min_lr=1e-5,
+    cooldown_epochs=10,
+    exclude_from_decay=("bias_and_norm",),
+    ema_momentum=0.99996,
+    crop_ratio=0.9,
+    crop_scale=(0.08, 1.0),
+    interpolation="bicubic",
+    eval_split="validation",
+)
+
 RECIPES = {
     recipe.name: recipe
     for recipe in (
@@ -361,6 +383,24 @@ RECIPES = {
             train_split="train[:99%]",
             eval_split="validation",
             **_VIT_FINETUNE,
+        ),
+        Recipe(
+            name="dvt_t2t_vit_12_imagenet",
+            model="dvt_t2t_vit_12",
+            batch_size=1024,
+            learning_rate=2e-3,
+            reference_batch=1024,
+            weight_decay=0.03,
+            **_DVT_IMAGENET,
+        ),
+        Recipe(
+            name="dvt_t2t_vit_14_imagenet",
+            model="dvt_t2t_vit_14",
+            batch_size=512,
+            learning_rate=5e-4,
+            reference_batch=512,
+            weight_decay=0.05,
+            **_DVT_IMAGENET,
         ),
     )
 }

@@ -24,7 +24,10 @@ def test_every_name_builds_at_its_default_size(name):
     print(f"{name}: {count:,} parameters")
     assert model.name == name
     assert model.input_shape == (None, *record.input_shape)
-    assert model.output_shape == (None, preset.classes)
+    if preset.family == "dvt":  # one prediction per exit
+        assert model.output_shape == [(None, preset.classes)] * 3
+    else:
+        assert model.output_shape == (None, preset.classes)
     if preset.params is not None:
         assert count == preset.params
     assert preset.preprocessing in NORMALIZATIONS
@@ -36,9 +39,10 @@ def test_every_name_builds_at_its_default_size(name):
 
 
 def test_every_published_count_is_checked():
-    # The README's tables: 6 NesT, 15 ViT and 20 Compact Transformers counts.
+    # The README's tables: 6 NesT, 15 ViT, 20 Compact Transformers and 3 DVT counts.
     counted = [p.family for p in presets.PRESETS.values() if p.params is not None]
-    assert (counted.count("nest"), counted.count("vit"), counted.count("compact")) == (6, 15, 20)
+    families = ("nest", "vit", "compact", "dvt")
+    assert tuple(counted.count(family) for family in families) == (6, 15, 20, 3)
 
 
 def test_the_command_line_lists_the_registered_names(capsys):
@@ -48,7 +52,7 @@ def test_the_command_line_lists_the_registered_names(capsys):
 
 
 def test_public_names_follow_from_the_presets():
-    builders = {"Nest", "ViT", "CCT", "CVT", "ViTLite"}
+    builders = {"Nest", "ViT", "CCT", "CVT", "ViTLite", "DVT"}
     titles = {p.title for p in presets.PRESETS.values() if p.title}
     assert set(presets.public_names()) == builders | titles
     assert set(keras_nest.models.__all__) <= set(keras_nest.__all__)
