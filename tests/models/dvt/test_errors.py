@@ -79,3 +79,29 @@ def test_features_without_classifiers():
         input_shape=(32, 32, 3),
     )
     assert [tuple(output.shape) for output in model.outputs] == [(None, 32), (None, 32)]
+
+
+def test_the_authors_operating_points_load_from_their_checkpoint(tmp_path):
+    import torch
+
+    from keras_nest.models.dvt import checkpoint_operating_points
+
+    thresholds = torch.rand(59, 3)
+    thresholds[0, 1] = 1e8  # nobody leaves at exit 2 there
+    thresholds[:, 2] = -1e8
+    costs, accuracies = [0.5 + p / 59 for p in range(59)], [70.0 + p / 10 for p in range(59)]
+    path = save_checkpoint(
+        "t2t",
+        tmp_path / "dvt.pth.tar",
+        flops=[0.47, 1.46, 3.5],
+        dynamic_threshold=thresholds.numpy(),
+        budgeted_batch_classification=[costs, accuracies],
+    )
+    points = checkpoint_operating_points(path)
+    assert len(points) == 59 and points[0].q == 0.05 and points[-1].q == pytest.approx(2.95)
+    assert points[0].thresholds == (pytest.approx(float(thresholds[0, 0])), 1.0)
+    assert points[10].accuracy == pytest.approx(0.71) and points[10].gmacs == pytest.approx(costs[10])
+    model = build("t2t", weights=path)  # the same file loads as weights
+    keras_nest.DynamicPredictor(model, points[20].thresholds)
+    with pytest.raises(ValueError, match="holds no dynamic_threshold"):
+        checkpoint_operating_points(save_checkpoint("t2t", tmp_path / "bare.pth.tar"))
