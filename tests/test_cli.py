@@ -136,6 +136,9 @@ def test_folder_of_pngs_end_to_end(tmp_path, capsys):
     assert capsys.readouterr().out.startswith(f"{image}: ")
 
 
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="runs once, in the tensorflow run"
+)
 def test_dvt_run_reports_every_exit_and_its_operating_points(tmp_path, capsys):
     workdir = str(tmp_path / "dvt")
     options = dict(token_grids=[2, 4], embed_dim=32, depth=1, num_heads=2, mlp_ratio=1.0)
@@ -154,6 +157,9 @@ def test_dvt_run_reports_every_exit_and_its_operating_points(tmp_path, capsys):
         assert len(json.load(file)["points"]) == 59
 
 
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="trains once, in the tensorflow run"
+)
 def test_digits_default_recipe_reaches_95_percent(tmp_path):
     """A newcomer's first command, exactly: the digits recipe trains ``cct_2_3x2_32`` (the
     authors' depth and dropouts) from scratch. It is also the Compact Transformers' check

@@ -7,8 +7,6 @@ import pytest
 import keras_nest
 from tests.backends import outputs_on_every_backend
 from tests.conftest import BACKEND, assert_same_weights, max_abs_diff, perturb_weights, to_numpy
-from tests.models.dvt.fixtures import arrays, build, save_checkpoint
-from tests.models.dvt.test_parity import TOLERANCE
 
 pytestmark = pytest.mark.core
 
@@ -25,6 +23,8 @@ CASES = {
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_keras_file_round_trip(case, tmp_path):
+    if case.startswith("t2t") and BACKEND == "jax":
+        pytest.skip("the T2T form at 224 compiles slowly on jax; tensorflow and torch cover it")
     model = perturb_weights(eval(CASES[case]))
     size = model.input_shape[1]
     images = np.random.default_rng(0).random((2, size, size, 3), dtype=np.float32)
@@ -53,15 +53,12 @@ def test_weights_file_round_trip(tmp_path):
     BACKEND != "jax", reason="runs once, in the jax run: it starts every backend itself"
 )
 def test_weights_file_gives_same_logits_on_every_backend(tmp_path):
-    model = build("t2t", weights=save_checkpoint("t2t", tmp_path / "dvt.pth.tar"))
+    model = perturb_weights(eval(CASES["deit, both reuses"]))
     weights = str(tmp_path / "model.weights.h5")
     model.save_weights(weights)
-    _, images, expected = arrays("t2t")
-    build_expression = (
-        "keras_nest.DVT(backbone='t2t', embed_dim=64, depth=2, num_heads=2, mlp_ratio=2.0, "
-        "qkv_bias=False, layer_norm_epsilon=1e-5, classes=10, classifier_activation=None)"
-    )
-    logits = outputs_on_every_backend(build_expression, weights, images, str(tmp_path))
+    images = np.random.default_rng(1).random((2, 32, 32, 3), dtype=np.float32)
+    expected = [to_numpy(out) for out in model(images)]
+    logits = outputs_on_every_backend(CASES["deit, both reuses"], weights, images, str(tmp_path))
     for backend, outputs in logits.items():
         for index, (ours, theirs) in enumerate(zip(outputs, expected), start=1):
-            assert max_abs_diff(ours, theirs) < TOLERANCE, f"{backend} exit {index}"
+            assert max_abs_diff(ours, theirs) < 1e-5, f"{backend} exit {index}"
