@@ -49,11 +49,13 @@ def _release_models_after_each_module():
 def shapes_only():
     """Models built inside hold variables with shapes and no values: no memory, no
     initialisers run (ViT-H builds in about a second)."""
-    with keras.StatelessScope(initialize_variables=False):
-        yield
-    # Forget the variables left uninitialised, which the next StatelessScope to
-    # close would otherwise initialise.
-    keras.backend.clear_session(free_memory=False)
+    try:
+        with keras.StatelessScope(initialize_variables=False):
+            yield
+    finally:
+        # Forget the variables left uninitialised (also after an error raised
+        # inside), which the next StatelessScope to close would otherwise initialise.
+        keras.backend.clear_session(free_memory=False)
 
 
 def publish_locally(monkeypatch, tmp_path, table, weights_name, checkpoint, sha256, classes):

@@ -98,6 +98,9 @@ def test_unknown_recipe_field(tmp_path, capsys):
     assert code == 2 and "Unknown recipe field 'epoch'" in capsys.readouterr().err
 
 
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="runs once, in the tensorflow run"
+)
 def test_tfds_cifar10_end_to_end_on_mock_data(tmp_path):
     import tensorflow_datasets as tfds
 
@@ -185,6 +188,9 @@ def _run_cli(args, workdir):
     return subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL)
 
 
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="runs once, in the tensorflow run"
+)
 def test_sigkill_then_rerun_resumes_where_it_stopped(tmp_path):
     """Killed after its second epoch, the same command finishes the run: every epoch
     once, the step counter and learning rate continuing the schedule."""
@@ -221,6 +227,9 @@ def test_sigkill_then_rerun_resumes_where_it_stopped(tmp_path):
     assert float(rows[-1]["loss"]) < float(rows[0]["loss"])
 
 
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="runs once, in the tensorflow run"
+)
 def test_rerun_of_a_finished_run_changes_refused_and_length_extended(
     tmp_path, capsys, monkeypatch
 ):

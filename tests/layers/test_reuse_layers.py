@@ -104,5 +104,6 @@ def test_exit_head_confidence_is_the_largest_softmax_probability():
     x = rng.normal(size=(3, 5, 8)).astype("float32")
     logits, confidence = (to_numpy(t) for t in head(x, return_confidence=True))
     shifted = np.exp(logits - logits.max(-1, keepdims=True))
-    np.testing.assert_allclose(confidence, (shifted / shifted.sum(-1, keepdims=True)).max(-1), rtol=1e-6)
+    probabilities = shifted / shifted.sum(-1, keepdims=True)
+    np.testing.assert_allclose(confidence, probabilities.max(-1), rtol=1e-6)
     assert logits.shape == (3, 6) and confidence.shape == (3,)

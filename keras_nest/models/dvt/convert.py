@@ -106,7 +106,8 @@ def convert(state, exits=3):
         )
     if exits != len(AUTHORS_EXITS):
         raise ValueError(
-            f"The authors' DVT checkpoints hold {len(AUTHORS_EXITS)} exits; this cascade has {exits}."
+            f"The authors' DVT checkpoints hold {len(AUTHORS_EXITS)} exits; "
+            f"this cascade has {exits}."
         )
     out = {}
     for name, array in state.items():

@@ -362,11 +362,17 @@ def DVT(
         except ValueError as error:
             raise ValueError(f"{name}: {error}") from None
         result = exit_model({"images": images, **carried})
-        outputs.append(keras.layers.Identity(name=f"exit{index}_predictions")(result["predictions"]))
+        named = keras.layers.Identity(name=f"exit{index}_predictions")
+        outputs.append(named(result["predictions"]))
         carried = {key: result[key] for key in ("features", "relations") if key in result}
-        upstream = {"grid": (grid, grid), **{key: tuple(value.shape[1:]) for key, value in carried.items()}}
+        upstream = {"grid": (grid, grid)}
+        upstream.update({key: tuple(value.shape[1:]) for key, value in carried.items()})
     model = DVTModel(inputs, outputs, name=name)
-    heads = [f"exit{k}/head/predictions/{leaf}" for k in range(1, len(grids) + 1) for leaf in ("kernel", "bias")]
+    heads = [
+        f"exit{k}/head/predictions/{leaf}"
+        for k in range(1, len(grids) + 1)
+        for leaf in ("kernel", "bias")
+    ]
     load_weights(
         model,
         source,

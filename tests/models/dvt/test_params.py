@@ -3,7 +3,9 @@
 import pytest
 
 import keras_nest
-from tests.conftest import shapes_only
+from tests.conftest import BACKEND, shapes_only
+
+pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="counts from shapes: backend-free")
 
 # Counted from the authors' models (their frozen sinusoid position embeddings
 # and Performer features included), 1000 classes.

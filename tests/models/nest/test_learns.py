@@ -1,10 +1,13 @@
 """A CIFAR-layout NesT learns real data: scikit-learn's digits, held-out accuracy."""
 
+import pytest
+
 from examples.train_digits import IMAGE_SIZE, build_model, compile_model
 from keras_nest.data import load_digits
 from tests.conftest import BACKEND
 
 
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="trains once, in the tensorflow run")
 def test_cifar_layout_nest_learns_digits():
     # The demo's model and recipe (the CIFAR layout narrowed: 1x1 patches,
     # 4x4-token blocks, multi-query attention, three levels of 16, 4 and 1

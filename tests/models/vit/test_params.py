@@ -4,9 +4,10 @@ published figures where there are some."""
 import pytest
 
 import keras_nest
+from keras_nest.models.registry import model_record
 from tests.conftest import BACKEND, shapes_only
 
-VARIANTS = [name for name in keras_nest.list_models("vit_") if not name.startswith("vit_lite")]
+VARIANTS = [name for name in keras_nest.list_models() if model_record(name).preset.family == "vit"]
 # torchvision's weights tables (ViT_B_16_Weights.IMAGENET1K_V1 ... ,
 # meta["num_params"]), 1000 classes, no pre-logits; the 384 one is
 # IMAGENET1K_SWAG_E2E_V1, the huge one IMAGENET1K_SWAG_LINEAR_V1 (at 224).
