@@ -36,14 +36,15 @@ test: $(VENV)/.test-deps
 	@echo "Testing on jax, tensorflow and torch side by side; each reports when it ends."
 	$(MAKE) -j3 --output-sync=target test-jax test-tensorflow test-torch
 
-# JAX's suite is the longest: two workers share it, a test file each at a time.
+# The two full suites are the longest: two workers share each, a test file each at a
+# time, so that no core idles while the last of them ends. The slowest tests are listed.
 test-jax: $(VENV)/.test-deps
 	@echo "== jax: the whole suite"
-	KERAS_BACKEND=jax TF_CPP_MIN_LOG_LEVEL=3 $(JAX_CACHE) $(PYTEST) -n 2 --dist loadfile
+	KERAS_BACKEND=jax TF_CPP_MIN_LOG_LEVEL=3 $(JAX_CACHE) $(PYTEST) -n 2 --dist loadfile --durations=10
 
 test-tensorflow: $(VENV)/.test-deps
 	@echo "== tensorflow: the whole suite"
-	KERAS_BACKEND=tensorflow TF_CPP_MIN_LOG_LEVEL=3 $(JAX_CACHE) $(PYTEST)
+	KERAS_BACKEND=tensorflow TF_CPP_MIN_LOG_LEVEL=3 $(JAX_CACHE) $(PYTEST) -n 2 --dist loadfile --durations=10
 
 test-torch: $(VENV)/.test-deps
 	@echo "== torch: the core set"
