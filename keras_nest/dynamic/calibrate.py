@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 
 from keras_nest.dynamic.plot import plot_operating_points
+from keras_nest.dynamic.predictor import cascade_exits
 from keras_nest.dynamic.thresholds import anytime_accuracy, best_per_budget, operating_points
 
 
@@ -86,12 +87,7 @@ def calibrate_thresholds(model, data, *, calibration_data=None, qs=None, plot=No
     Returns:
         A :class:`Calibration`.
     """
-    exit_models = list(getattr(model, "exit_models", None) or ())
-    if not exit_models or not callable(getattr(model, "exit_macs", None)):
-        raise ValueError(
-            "calibrate_thresholds needs a DVT cascade (a DVTModel from keras_nest.DVT), "
-            f"got {type(model).__name__} {getattr(model, 'name', '')!r}."
-        )
+    exit_models = cascade_exits(model, "calibrate_thresholds")
     logits = [_outputs_logits(exit_model) for exit_model in exit_models]
     probabilities, labels = _probabilities(model, data, logits, batch_size, need_labels=True)
     calibration = None

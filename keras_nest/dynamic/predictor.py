@@ -84,12 +84,7 @@ class DynamicPredictor:
     """
 
     def __init__(self, model, thresholds, batch_size=64, granule=8):
-        exit_models = list(getattr(model, "exit_models", None) or ())
-        if not exit_models or not callable(getattr(model, "exit_macs", None)):
-            raise ValueError(
-                "DynamicPredictor needs a DVT cascade (a DVTModel from keras_nest.DVT), "
-                f"got {type(model).__name__} {getattr(model, 'name', '')!r}."
-            )
+        exit_models = cascade_exits(model, "DynamicPredictor")
         for index, exit_model in enumerate(exit_models, start=1):
             outputs = exit_model.output
             if not isinstance(outputs, dict) or not {"predictions", "confidence"} <= set(outputs):
@@ -180,6 +175,18 @@ class DynamicPredictor:
                 f"got shape {images.shape}."
             )
         return images
+
+
+def cascade_exits(model, caller):
+    """``model.exit_models`` as a list, or a ValueError naming ``caller`` if ``model`` is no
+    DVT cascade (no exit models, or no ``exit_macs``)."""
+    exit_models = list(getattr(model, "exit_models", None) or ())
+    if not exit_models or not callable(getattr(model, "exit_macs", None)):
+        raise ValueError(
+            f"{caller} needs a DVT cascade (a DVTModel from keras_nest.DVT), "
+            f"got {type(model).__name__} {getattr(model, 'name', '')!r}."
+        )
+    return exit_models
 
 
 def chunk_plan(count, batch_size, granule):

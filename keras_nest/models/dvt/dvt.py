@@ -42,6 +42,7 @@ from keras_nest.layers import (
     TokenPerformer,
     TransformerBlock,
 )
+from keras_nest.layers.pooling import EXIT_POOLS
 from keras_nest.models import application
 from keras_nest.models.dvt.convert import convert
 from keras_nest.models.dvt.model import DVTModel
@@ -50,7 +51,6 @@ from keras_nest.weights.loading import load_weights
 from keras_nest.weights.source import resolve_weights
 
 BACKBONES = ("deit", "t2t")
-EXIT_POOLS = ("token", "avg")
 # The first soft split (kernel, stride, padding) of T2T-ViT's tokens types, by
 # the token grid it makes of a 224x224 image: performer_less_less_token,
 # performer_less_token and performer.
