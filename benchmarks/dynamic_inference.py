@@ -2,7 +2,7 @@
 
     KERAS_BACKEND=jax python -m benchmarks.dynamic_inference \\
         [--models dvt_t2t_vit_12 dvt_deit_small] [--images 256] [--batch-size 64] \\
-        [--granule 8] [--exit-shares 0.8 0.15] [--repeats 3] [--json PATH]
+        [--granule 4] [--exit-shares 0.8 0.15] [--repeats 3] [--json PATH]
 
 Each model has random weights, every exit's classifier kernel scaled by 20
 so that confidences spread, and 1000 classes. Its thresholds are found on
@@ -137,7 +137,8 @@ def benchmark(name, args):
     counts = result.exit_counts
     reach = [int(counts[k:].sum()) for k in range(exits)]
     ideal_seconds = sum(r * s for r, s in zip(reach, per_image))
-    rows = [sum(chunk_plan(r, args.batch_size, args.granule)) for r in reach]
+    granules = [args.granule if m.jit_compile else None for m in model.exit_models]  # padded?
+    rows = [sum(chunk_plan(r, args.batch_size, g)) for r, g in zip(reach, granules)]
     return {
         "model": name,
         "images": args.images,
@@ -186,7 +187,7 @@ def parse(argv=None):
     parser.add_argument("--models", nargs="+", default=["dvt_t2t_vit_12", "dvt_deit_small"])
     parser.add_argument("--images", type=int, default=256)
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--granule", type=int, default=8)
+    parser.add_argument("--granule", type=int, default=4)
     shares = "shares leaving at exits 1, 2, ...; the last takes the rest"
     parser.add_argument("--exit-shares", type=float, nargs="+", default=[0.8, 0.15], help=shares)
     parser.add_argument("--repeats", type=int, default=3)

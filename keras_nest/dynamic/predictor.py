@@ -10,13 +10,16 @@ batch with the ``features`` / ``relations`` exit ``k`` computed for them
 (carried, never recomputed). So an image that leaves early costs exit 1
 alone, ``model.exit_macs()[exit]`` in all.
 
-Each exit runs through its model's compiled ``predict_on_batch`` (XLA on
-jax, and on tensorflow with a GPU; a ``tf.function`` that relaxes the batch
-size on a tensorflow CPU; eager on torch). So that a stage of any size
-compiles nothing new, its rows are padded to a multiple of ``granule``
-(copies of its last image, whose results are dropped) and cut into chunks
-of ``batch_size`` and of ``granule * 2**j`` below it: at most
+Each exit runs through its model's compiled ``predict_on_batch``. Where
+that compiles one program per batch shape (the exit model's ``jit_compile``:
+XLA on jax and on a tensorflow GPU), a stage's rows are padded to a multiple
+of ``granule`` (copies of its last image, whose results are dropped) and cut
+into chunks of ``batch_size`` and of ``granule * 2**j`` below it, so that a
+stage of any size compiles nothing new: at most
 ``1 + ceil(log2(batch_size / granule))`` batch shapes per exit, ever.
+Elsewhere (tensorflow's CPU ``tf.function`` frees the batch size after its
+second shape; torch runs eagerly) padding would be work for nothing: chunks
+of ``batch_size`` and the exact rest.
 
 This module needs NumPy only; the model brings Keras.
 """
@@ -72,18 +75,19 @@ class DynamicPredictor:
             them for a budget.
         batch_size: the largest chunk an exit runs at once; a multiple of
             ``granule``.
-        granule: stages are padded to a multiple of it; chunks below
-            ``batch_size`` are ``granule * 2**j``.
+        granule: on exits compiled per batch shape, stages are padded to a
+            multiple of it and chunks below ``batch_size`` are ``granule * 2**j``.
 
     Attributes:
         exit_models: the exits' models, coarse to fine.
         thresholds: ``(K - 1,)`` float64.
         exit_macs: ``(K,)`` float64 cumulative multiply-adds per image of
             leaving at each exit (``model.exit_macs()``).
-        chunk_sizes: the batch sizes an exit may run, largest first.
+        chunk_sizes: the batch sizes an exit compiled per batch shape may
+            run, largest first.
     """
 
-    def __init__(self, model, thresholds, batch_size=64, granule=8):
+    def __init__(self, model, thresholds, batch_size=64, granule=4):
         exit_models = cascade_exits(model, "DynamicPredictor")
         for index, exit_model in enumerate(exit_models, start=1):
             outputs = exit_model.output
@@ -123,7 +127,7 @@ class DynamicPredictor:
             threshold = self.thresholds[k] if k < last else -np.inf
             keep = self._carried[k + 1] if k < last else ()
             kept_rows, kept = [], {key: [] for key in keep}
-            for start, rows in self._chunks(active.size):
+            for start, rows in self._chunks(active.size, exit_model.jit_compile):
                 inputs = {"images": images[active[rows]]}
                 inputs.update({key: value[rows] for key, value in carried.items()})
                 outputs = exit_model.predict_on_batch(inputs)
@@ -153,12 +157,13 @@ class DynamicPredictor:
             exit_counts=np.bincount(exits, minlength=last + 1),
         )
 
-    def _chunks(self, count):
-        """``(start, rows)`` per chunk: ``rows`` index ``count`` rows, padded with the last."""
-        padded = -(-count // self.granule) * self.granule
-        rows = np.minimum(np.arange(padded), count - 1)
+    def _chunks(self, count, padded):
+        """``(start, rows)`` per chunk: ``rows`` index ``count`` rows, padded with the last
+        to a multiple of the granule if ``padded``."""
+        plan = chunk_plan(count, self.batch_size, self.granule if padded else None)
+        rows = np.minimum(np.arange(sum(plan)), count - 1)
         start = 0
-        for size in chunk_plan(count, self.batch_size, self.granule):
+        for size in plan:
             yield start, rows[start : start + size]
             start += size
 
@@ -189,13 +194,19 @@ def cascade_exits(model, caller):
     return exit_models
 
 
-def chunk_plan(count, batch_size, granule):
-    """The chunk sizes that cover ``count`` rows padded to a multiple of ``granule``, largest first.
+def chunk_plan(count, batch_size, granule=None):
+    """The chunk sizes that cover ``count`` rows, largest first.
 
-    Full chunks of ``batch_size``, then the binary decomposition of the rest
-    in units of ``granule``: 37 rows, batch 16, granule 4 -> 40 -> ``[16, 16, 8]``.
+    With a ``granule`` (an exit compiled per batch shape): the rows padded to
+    a multiple of it, full chunks of ``batch_size``, then the binary
+    decomposition of the rest in units of ``granule``: 37 rows, batch 16,
+    granule 4 -> 40 -> ``[16, 16, 8]``. Without (any batch size runs as
+    is): full chunks and the rest, 37 rows, batch 16 -> ``[16, 16, 5]``.
     """
-    _check_chunking(batch_size, granule)
+    _check_chunking(batch_size, granule or batch_size)
+    if granule is None:
+        full, rest = divmod(count, batch_size)
+        return [batch_size] * full + [rest] * bool(rest)
     padded = -(-count // granule) * granule
     full, rest = divmod(padded, batch_size)
     sizes = [batch_size] * full
