@@ -5,6 +5,8 @@
         [--recipe nest_cifar10] [--set epochs=10 --set batch_size=64] [--precision bfloat16]
     keras-nest evaluate --workdir runs/x [--checkpoint last]
     keras-nest predict --workdir runs/x image.jpg ...
+    keras-nest export (--workdir runs/x | --model nest_tiny [--weights W]) \
+        [--format saved_model|onnx|litert] [--quantize dynamic_int8] OUT
     keras-nest models [pattern]
 
 The backend is Keras's: set ``KERAS_BACKEND`` (jax, tensorflow, torch). Training
@@ -147,6 +149,37 @@ def predict(args):
         print(f"{path}: {ranked}")
 
 
+def export(args):
+    """Writes a run's model, or a named model, in a serving format."""
+    import keras
+
+    from keras_nest import export as exporting
+    from keras_nest.models.registry import create_model
+
+    if (args.workdir is None) == (args.model is None):
+        raise ValueError("export takes one of --workdir (a training run) or --model (a name).")
+    if args.workdir is not None:
+        if args.weights is not None:
+            raise ValueError("--weights goes with --model; a run exports its own checkpoint.")
+        recipe = _saved_recipe(args.workdir)
+        model = keras.saving.load_model(_model_path(args.workdir, args.checkpoint), compile=False)
+        serving = exporting.serving_config_for_recipe(model, recipe)
+    else:
+        model = create_model(args.model, weights=args.weights)
+        serving = exporting.serving_config(model)
+    if args.quantize and args.format != "litert":
+        raise ValueError("--quantize applies to --format litert.")
+    if args.format == "saved_model":
+        exporting.export_saved_model(model, args.out, serving, thresholds=args.thresholds)
+    elif args.thresholds:
+        raise ValueError("--thresholds apply to --format saved_model.")
+    elif args.format == "onnx":
+        exporting.export_onnx(model, args.out)
+    else:
+        exporting.export_litert(model, args.out, quantize=args.quantize)
+    print(f"wrote {args.out} ({args.format}, {model.name})")
+
+
 def models(args):
     """Prints the registered model names containing the pattern."""
     from keras_nest import presets  # plain data: no Keras to import
@@ -191,6 +224,19 @@ def parser():
         if name == "predict":
             command.add_argument("images", nargs="+", help="image files")
             command.add_argument("--top", type=int, default=5)
+
+    out = commands.add_parser("export", help="write a run's or a named model for serving")
+    out.add_argument("out", help="where to write (a folder for saved_model, else a file)")
+    out.add_argument("--workdir", help="a training run, whose checkpoint and recipe to export")
+    out.add_argument("--checkpoint", default="best", choices=("best", "last"))
+    out.add_argument("--model", help="a registered model name (instead of --workdir)")
+    out.add_argument("--weights", help="with --model: a weights name, path or URL")
+    out.add_argument("--format", default="saved_model", choices=("saved_model", "onnx", "litert"))
+    out.add_argument("--quantize", choices=("dynamic_int8",), help="litert: int8 weights")
+    out.add_argument(
+        "--thresholds", type=float, nargs="+", help="DVT: the exit thresholds the SavedModel applies"
+    )
+    out.set_defaults(run=export)
 
     listing = commands.add_parser("models", help="registered model names")
     listing.add_argument("pattern", nargs="?", default="")

@@ -163,12 +163,14 @@ def test_dvt_run_reports_every_exit_and_its_operating_points(tmp_path, capsys):
 @pytest.mark.skipif(
     keras.backend.backend() != "tensorflow", reason="trains once, in the tensorflow run"
 )
-def test_digits_default_recipe_reaches_95_percent(tmp_path):
+def test_digits_default_recipe_reaches_95_percent_and_exports(tmp_path, capsys):
     """A newcomer's first command, exactly: the digits recipe trains ``cct_2_3x2_32`` (the
     authors' depth and dropouts) from scratch. It is also the Compact Transformers' check
-    that the model learns real data."""
+    that the model learns real data. Then ``export`` writes the run as a SavedModel that
+    classifies a digit image as ``predict`` does."""
+    workdir = str(tmp_path / "digits")
     command = [sys.executable, "-m", "keras_nest", "train", "--dataset", "digits"]
-    command += ["--workdir", str(tmp_path / "digits"), "--verbose", "2"]
+    command += ["--workdir", workdir, "--verbose", "2"]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -180,6 +182,29 @@ def test_digits_default_recipe_reaches_95_percent(tmp_path):
     # 96.7-98.6% over five runs on jax and tensorflow.
     assert accuracy >= 0.95, accuracy
     assert len(history(tmp_path / "digits")) == 30
+    assert_export_classifies_as_predict(workdir, tmp_path, capsys)
+
+
+def assert_export_classifies_as_predict(workdir, tmp_path, capsys):
+    import tensorflow as tf
+    from sklearn.datasets import load_digits
+
+    image = str(tmp_path / "digit.png")
+    grey = (load_digits().images[-1] * (255 / 16)).astype("uint8")
+    write_png(image, np.repeat(grey[..., None], 3, axis=-1))
+    served = str(tmp_path / "served")
+    capsys.readouterr()
+    assert main(["export", "--workdir", workdir, served]) == 0
+    assert capsys.readouterr().out == f"wrote {served} (saved_model, cct_2_3x2_32)\n"
+    assert main(["predict", "--workdir", workdir, "--top", "1", image]) == 0
+    found = re.fullmatch(rf"{re.escape(image)}: (\d+) \(([\d.]+)%\)\n", capsys.readouterr().out)
+    assert found, found
+    pixels = tf.io.decode_png(tf.io.read_file(image), channels=3)[None]
+    outputs = tf.saved_model.load(served).signatures["serving_default"](images=pixels)
+    assert int(outputs["top_classes"][0, 0]) == int(found.group(1))
+    assert float(outputs["top_probabilities"][0, 0]) * 100 == pytest.approx(
+        float(found.group(2)), abs=0.05
+    )
 
 
 def _run_cli(args, workdir):

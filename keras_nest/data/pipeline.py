@@ -153,13 +153,13 @@ def _crop_and_flip(image, image_size, training, crop, seed):
 
     if training and crop.crop_padding:
         padding = crop.crop_padding
-        image = _center_crop(image, image_size, 1.0, crop.interpolation)
+        image = center_crop(image, image_size, 1.0, crop.interpolation)
         image = tf.pad(image, [[padding] * 2, [padding] * 2, [0, 0]])
         image = tf.image.random_crop(image, (image_size, image_size, 3), seed=seed)
     elif training:
         image = _random_resized_crop(image, image_size, crop.crop_scale, seed, crop.interpolation)
     else:
-        image = _center_crop(image, image_size, crop.crop_ratio, crop.interpolation)
+        image = center_crop(image, image_size, crop.crop_ratio, crop.interpolation)
     if training and crop.flip:
         image = tf.image.random_flip_left_right(image, seed=seed)
     return tf.ensure_shape(image, (image_size, image_size, 3))
@@ -269,11 +269,17 @@ def _source(name_or_path, split, data_dir):
     return sources.tfds_source(name_or_path, split, data_dir)
 
 
-def _center_crop(image, size, crop_ratio, interpolation=None):
-    """Shorter side to ``size / crop_ratio`` (bicubic by default), then the centre square."""
+def center_crop(image, size, crop_ratio, interpolation=None):
+    """Shorter side to ``size / crop_ratio`` (bicubic by default), then the centre square.
+
+    ``image``: ``(H, W, C)`` or a batch ``(N, H, W, C)`` of images of one size,
+    any dtype with values in [0, 255]. Returns float32 ``(size, size, C)``
+    (or ``(N, size, size, C)``) clipped to [0, 255]. Evaluation, prediction
+    and the exported serving signature (``keras_nest.export``) crop with it.
+    """
     import tensorflow as tf
 
-    shape = tf.cast(tf.shape(image)[:2], tf.float32)
+    shape = tf.cast(tf.shape(image)[-3:-1], tf.float32)
     scale = (size / crop_ratio) / tf.reduce_min(shape)
     resized = tf.cast(tf.round(shape * scale), tf.int32)
     method = interpolation or "bicubic"
@@ -281,7 +287,7 @@ def _center_crop(image, size, crop_ratio, interpolation=None):
     image = tf.cast(image, tf.float32)  # "nearest" keeps uint8
     top = (resized[0] - size) // 2
     left = (resized[1] - size) // 2
-    return tf.clip_by_value(image[top : top + size, left : left + size], 0.0, 255.0)
+    return tf.clip_by_value(image[..., top : top + size, left : left + size, :], 0.0, 255.0)
 
 
 def _random_resized_crop(image, size, scale, seed, interpolation=None):
@@ -316,5 +322,5 @@ def load_images(paths, image_size, normalization="imagenet", crop_ratio=0.875, i
         if not os.path.isfile(path):
             raise ValueError(f"No image file {path!r}.")
         image = sources.decode_image(tf.io.read_file(path), path)
-        images.append(_center_crop(image, image_size, crop_ratio, interpolation).numpy())
+        images.append(center_crop(image, image_size, crop_ratio, interpolation).numpy())
     return normalize(np.stack(images), mean, std)

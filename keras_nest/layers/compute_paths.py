@@ -3,15 +3,42 @@
 Attention (fused, deferred softmax or written-out softmax) and the exact
 GELU. Every path gives the same result up to float rounding (the layer
 tests check each against NumPy on every backend); ``benchmarks/kernels.py``
-measures them.
+measures them. Within :func:`exporting`, each takes the form every export
+format can read instead of the fastest.
 """
 
+import contextlib
 import functools
+import threading
 
 import keras
 from keras import ops
 
 ATTENTION_PATHS = ("fused", "deferred", "softmax")
+
+_state = threading.local()
+
+
+@contextlib.contextmanager
+def exporting():
+    """Within it, layers trace the ops every export format reads, not the fastest ones.
+
+    JAX lowers ``ops.erf`` to a composite op that TensorFlow's SavedModel
+    loader cannot read ("unregistered operation 'vhlo.composite_v2'"), so
+    the exact GELU is ``ops.gelu`` there. The export functions of
+    ``keras_nest.export`` trace the model inside this.
+    """
+    before = getattr(_state, "exporting", False)
+    _state.exporting = True
+    try:
+        yield
+    finally:
+        _state.exporting = before
+
+
+def is_exporting():
+    """Whether the caller is tracing inside :func:`exporting`."""
+    return getattr(_state, "exporting", False)
 
 
 @functools.cache
@@ -88,9 +115,10 @@ def gelu(x, approximate=False):
     computes it: XLA (JAX, TensorFlow) compiles that to a faster kernel than
     ``ops.gelu``'s ``erfc`` form (an MLP at NesT-T's first level: 51 against
     63 ms on JAX, 33 against 39 on TensorFlow), while PyTorch runs eagerly and
-    its one native kernel is faster (53 against 121 ms).
+    its one native kernel is faster (53 against 121 ms). Within
+    :func:`exporting`, ``ops.gelu`` on every backend.
     """
-    if approximate or keras.backend.backend() == "torch":
+    if approximate or keras.backend.backend() == "torch" or is_exporting():
         return ops.gelu(x, approximate=approximate)
     half = ops.cast(0.5, x.dtype)
     return half * x * (1 + ops.erf(x * ops.cast(0.5**0.5, x.dtype)))

@@ -1,0 +1,16 @@
+"""Export for serving: SavedModel with image signatures, ONNX and LiteRT.
+
+Each function traces the model inside ``compute_paths.exporting()``, so the
+file holds ops its readers know (TensorFlow, onnxruntime, the LiteRT
+interpreter). TensorFlow is imported when a function runs, not here.
+"""
+
+from keras_nest.export.saved_model import export_saved_model
+from keras_nest.export.serving import ServingConfig, serving_config, serving_config_for_recipe
+
+__all__ = [
+    "ServingConfig",
+    "export_saved_model",
+    "serving_config",
+    "serving_config_for_recipe",
+]
