@@ -54,7 +54,7 @@ def export_saved_model(model, path, serving=None, thresholds=None, verbose=False
 
     from keras_nest.layers.compute_paths import exporting
 
-    _check_backend("SavedModel")
+    check_backend("SavedModel")
     serving = serving or serving_config(model)
     exits = len(model.outputs)
     stored = _stored_thresholds(model, exits, thresholds)
@@ -110,7 +110,7 @@ def export_saved_model(model, path, serving=None, thresholds=None, verbose=False
     return str(path)
 
 
-def _check_backend(what):
+def check_backend(what):
     import keras
 
     backend = keras.backend.backend()

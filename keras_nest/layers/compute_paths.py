@@ -23,10 +23,14 @@ _state = threading.local()
 def exporting():
     """Within it, layers trace the ops every export format reads, not the fastest ones.
 
-    JAX lowers ``ops.erf`` to a composite op that TensorFlow's SavedModel
+    On JAX: ``ops.erf`` lowers to a composite op that TensorFlow's SavedModel
     loader cannot read ("unregistered operation 'vhlo.composite_v2'"), so
-    the exact GELU is ``ops.gelu`` there. The export functions of
-    ``keras_nest.export`` trace the model inside this.
+    the exact GELU is ``ops.gelu`` (an ``erfc``); and onnxruntime runs no
+    max-pool window jax2onnx writes ("Unsupported pooling size"), so
+    :func:`max_pool` takes the maximum of strided slices. TensorFlow's graphs
+    export as they are (tf2onnx has no ``Erfc``, so ``ops.gelu`` would be
+    the wrong choice there). The export functions of ``keras_nest.export``
+    trace the model inside this.
     """
     before = getattr(_state, "exporting", False)
     _state.exporting = True
@@ -36,9 +40,36 @@ def exporting():
         _state.exporting = before
 
 
-def is_exporting():
-    """Whether the caller is tracing inside :func:`exporting`."""
-    return getattr(_state, "exporting", False)
+def _exporting_from_jax():
+    """Whether a model is traced for export (:func:`exporting`) on the JAX backend."""
+    return getattr(_state, "exporting", False) and keras.backend.backend() == "jax"
+
+
+def max_pool(x, pool_size, strides, padding):
+    """``ops.max_pool`` of ``(B, H, W, C)`` maps (square windows; "valid" or TF-style "same").
+
+    Within :func:`exporting` on JAX, the maximum of the ``pool_size**2``
+    strided slices of the map (padded with -inf for "same"): the same values.
+    """
+    if not _exporting_from_jax():
+        return ops.max_pool(x, pool_size, strides, padding=padding)
+    _, height, width, _ = x.shape
+    edges = []
+    for size in (height, width):
+        if padding == "same":
+            out = -(-size // strides)
+            total = max((out - 1) * strides + pool_size - size, 0)
+            edges.append((out, (total // 2, total - total // 2)))
+        else:
+            edges.append(((size - pool_size) // strides + 1, (0, 0)))
+    (rows, row_pad), (cols, col_pad) = edges
+    x = ops.pad(x, [(0, 0), row_pad, col_pad, (0, 0)], constant_values=float("-inf"))
+    windows = [
+        x[:, i : i + (rows - 1) * strides + 1 : strides, j : j + (cols - 1) * strides + 1 : strides]
+        for i in range(pool_size)
+        for j in range(pool_size)
+    ]
+    return functools.reduce(ops.maximum, windows)
 
 
 @functools.cache
@@ -116,9 +147,9 @@ def gelu(x, approximate=False):
     ``ops.gelu``'s ``erfc`` form (an MLP at NesT-T's first level: 51 against
     63 ms on JAX, 33 against 39 on TensorFlow), while PyTorch runs eagerly and
     its one native kernel is faster (53 against 121 ms). Within
-    :func:`exporting`, ``ops.gelu`` on every backend.
+    :func:`exporting` on JAX, ``ops.gelu``.
     """
-    if approximate or keras.backend.backend() == "torch" or is_exporting():
+    if approximate or keras.backend.backend() == "torch" or _exporting_from_jax():
         return ops.gelu(x, approximate=approximate)
     half = ops.cast(0.5, x.dtype)
     return half * x * (1 + ops.erf(x * ops.cast(0.5**0.5, x.dtype)))

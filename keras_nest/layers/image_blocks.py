@@ -5,6 +5,7 @@ import math
 import keras
 from keras import ops
 
+from keras_nest.layers import compute_paths
 from keras_nest.layers.initializers import SublayerInitializers
 
 
@@ -167,11 +168,10 @@ class BlockAggregation(SublayerInitializers, keras.layers.Layer):
             epsilon=self.layer_norm_epsilon, name="norm", dtype=self.dtype_policy
         )
         self.norm.build((*map_shape[:3], self.filters))
-        self.pool = keras.layers.MaxPooling2D(3, strides=2, padding="same")
 
     def call(self, inputs):
         x = deblockify(inputs, self.block_size)
-        x = self.pool(self.norm(self.conv(x)))
+        x = compute_paths.max_pool(self.norm(self.conv(x)), 3, 2, "same")
         return blockify(x, self.block_size)
 
     def count_macs(self, input_shape, counter):

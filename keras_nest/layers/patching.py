@@ -5,6 +5,7 @@ import math
 import keras
 from keras import ops
 
+from keras_nest.layers import compute_paths
 from keras_nest.layers.image_blocks import check_split, pair
 from keras_nest.layers.initializers import SublayerInitializers
 
@@ -208,7 +209,7 @@ class ConvTokenizer(SublayerInitializers, keras.layers.Layer):
             x = conv(x)
             if self.max_pool:
                 x = self._pad(x, self.pool_padding, float("-inf"))
-                x = ops.max_pool(x, self.pool_size, self.pool_strides, padding="valid")
+                x = compute_paths.max_pool(x, self.pool_size, self.pool_strides, "valid")
         _, height, width, channels = ops.shape(x)
         return ops.reshape(x, (-1, height * width, channels))
 
