@@ -51,6 +51,7 @@ def test_int8_file_keeps_digits_accuracy(tmp_path):
     assert sizes["dynamic_int8"] < 0.4 * sizes[None], sizes
 
 
+@pytest.mark.core  # the torch run's one check here
 @pytest.mark.skipif(BACKEND == "tensorflow", reason="the other backends' refusal")
 def test_other_backends_are_told_to_use_tensorflow(tmp_path):
     with pytest.raises(ValueError, match="LiteRT export runs on the tensorflow backend"):

@@ -45,6 +45,7 @@ def test_export_max_pool_equals_ops_max_pool(size, strides, padding, edge):
     np.testing.assert_array_equal(pooled, expected)
 
 
+@pytest.mark.core  # the torch run's one check here
 @pytest.mark.skipif(BACKEND != "torch", reason="the torch backend's refusal")
 def test_torch_backend_is_told_which_backends_export(tmp_path):
     with pytest.raises(ValueError, match="ONNX export runs on the jax or tensorflow backend"):

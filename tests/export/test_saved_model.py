@@ -170,6 +170,7 @@ def test_a_registry_model_brings_its_preprocessing_and_class_names():
     assert config.class_names[:2] == ("tench", "goldfish") and len(config.class_names) == 1000
 
 
+@pytest.mark.core  # the torch run's one check here
 @pytest.mark.skipif(BACKEND != "torch", reason="the torch backend's refusal")
 def test_torch_backend_is_told_which_backends_export(tmp_path):
     model = small_model("vit")
