@@ -2,49 +2,115 @@
 
     keras_nest.export.export_onnx(model, "nest_tiny.onnx")
     session = onnxruntime.InferenceSession("nest_tiny.onnx")
-    probabilities = session.run(None, {"images": images})     # (N, S, S, 3) float32
+    probabilities, = session.run(None, {"images": images})   # (N, S, S, 3) float32
 
-The file holds the model's own forward pass: one input ``images``, float32
-``(N, S, S, 3)`` already prepared (:func:`keras_nest.preprocessing.preprocess_input`),
-``N`` free; one output per model output, ``(N, C)`` (a DVT cascade: one per
-exit, coarse to fine). tensorflow converts through tf2onnx, jax through
-jax2onnx; the output names are theirs.
+The file holds the model's own forward pass, inputs and outputs named the
+same from either backend:
+
+- input ``images``: float32 ``(batch, H, W, C)``, ``model.input_shape``
+  with a free ``batch``: images already prepared
+  (:func:`keras_nest.preprocessing.preprocess_input`) at the model's size;
+- one output per model output, in the model's order, named as
+  ``model.output_names`` and shaped as the model's, ``batch`` first: a
+  classifier gives ``predictions``, float32 ``(batch, C)`` (probabilities
+  under the default softmax head); a DVT cascade of ``K`` exits gives
+  ``exit1_predictions`` ... ``exitK_predictions``, coarse to fine.
+
+tensorflow converts through tf2onnx, jax through jax2onnx (the converters
+Keras calls); both trace the model inside
+:func:`keras_nest.layers.compute_paths.exporting`, so jax writes no op
+onnxruntime cannot run. The torch backend is refused: Keras's torch exporter
+fails on these models once the batch dimension is free.
 """
 
 import os
 
 
-def export_onnx(model, path, opset=None, verbose=False):
-    """Writes ``model`` as an ONNX file at ``path``; returns ``path``.
+def export_onnx(model, path, *, opset=None, verbose=False):
+    """Writes ``model`` as an ONNX file at ``path`` (see the module's input and output names).
 
     Args:
         model: a built keras_nest model (float32 policy) on the jax or
-            tensorflow backend.
-        path: the ``.onnx`` file to write.
-        opset: the ONNX opset; default the converter's.
+            tensorflow backend, ``model.input_shape`` ``(None, H, W, C)``.
+        path: the ``.onnx`` file to write (str or path-like); its folder must exist.
+        opset: the ONNX opset; default the converter's (tf2onnx's on
+            tensorflow, jax2onnx's on jax).
         verbose: print the converter's summary.
 
+    Returns:
+        ``path``, as a str.
+
     Raises:
-        ValueError: the torch backend, a mixed-precision model, a folder
-            that does not exist.
+        ValueError: the torch backend, a model never built (no input shape)
+            or not for fixed-size images, a policy other than float32, a
+            ``path`` that cannot be written.
     """
     import keras
 
-    from keras_nest.export.saved_model import check_backend
     from keras_nest.layers.compute_paths import exporting
 
-    check_backend("ONNX")
+    path = os.fspath(path)
+    size = _check_exportable(model, path)
+    signature = [keras.InputSpec(shape=(None, *size), dtype="float32", name="images")]
+    with exporting():
+        model.export(path, format="onnx", verbose=verbose, input_signature=signature,
+                     opset_version=opset)  # fmt: skip
+    _name_outputs(path, model.output_names)
+    return path
+
+
+def _check_exportable(model, path):
+    """The model's ``(H, W, C)`` input size, after the checks ``export_onnx`` raises for."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend not in ("jax", "tensorflow"):
+        raise ValueError(
+            f"ONNX export runs on the jax or tensorflow backend, not {backend} (Keras's "
+            f"{backend} exporter fails on a free batch size): build the model with "
+            "KERAS_BACKEND=jax or tensorflow (weights load on any backend)."
+        )
+    try:
+        shape = tuple(model.input_shape)
+    except AttributeError:
+        raise ValueError(
+            f"{model.name!r} was never built: ONNX export takes a model with an input "
+            "shape (None, H, W, 3), as every keras_nest model has once created."
+        ) from None
+    if len(shape) != 4 or None in shape[1:]:
+        raise ValueError(
+            f"ONNX export takes a model of fixed-size images (None, H, W, C); {model.name!r} "
+            f"takes {shape}."
+        )
     if model.dtype_policy.name != "float32":
         raise ValueError(
             f"ONNX export takes float32 models; {model.name!r} computes in "
             f"{model.dtype_policy.name}. Rebuild it under the float32 policy and load its weights."
         )
     folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise ValueError(f"{path!r} is a folder; ONNX export writes a file (e.g. model.onnx).")
     if not os.path.isdir(folder):
         raise ValueError(f"No folder {folder!r} to write {os.path.basename(path)!r} in.")
-    size = model.input_shape[1:]
-    signature = [keras.InputSpec(shape=(None, *size), dtype="float32", name="images")]
-    with exporting():
-        model.export(str(path), format="onnx", verbose=verbose, input_signature=signature,
-                     opset_version=opset)  # fmt: skip
-    return str(path)
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"The folder {folder!r} is not writable.")
+    return shape[1:]
+
+
+def _name_outputs(path, names):
+    """Names the file's outputs ``names`` (in order) and the first dimension of every
+    input and output ``batch``, in place of the converter's names.
+
+    Each output gets an ``Identity`` node from the converter's tensor, so no
+    other node changes; weights stored outside the file stay where they are.
+    """
+    import onnx
+
+    proto = onnx.load(path, load_external_data=False)
+    graph = proto.graph
+    for output, name in zip(graph.output, names):
+        graph.node.append(onnx.helper.make_node("Identity", [output.name], [name]))
+        output.name = name
+    for value in (*graph.input, *graph.output):
+        value.type.tensor_type.shape.dim[0].dim_param = "batch"
+    onnx.save(proto, path)

@@ -50,6 +50,11 @@ def max_pool(x, pool_size, strides, padding):
 
     Within :func:`exporting` on JAX, the maximum of the ``pool_size**2``
     strided slices of the map (padded with -inf for "same"): the same values.
+    JAX pools with one ``reduce_window`` over all four axes (window
+    ``(1, k, k, 1)``), which jax2onnx writes as an ONNX ``MaxPool`` with a
+    4-D kernel on the map seen as ``(1, 1, B, H, W, C)``; onnxruntime pools
+    in 1 to 3 dimensions only ("Unsupported pooling size"), a plain
+    ``keras.layers.MaxPooling2D`` included.
     """
     if not _exporting_from_jax():
         return ops.max_pool(x, pool_size, strides, padding=padding)
