@@ -1,5 +1,6 @@
-"""LiteRT export (tensorflow): the float32 file runs to the Keras outputs; the int8 file keeps
-digits accuracy within a point of the float model and is a fraction of its size."""
+"""LiteRT export (tensorflow): the float32 file runs to the Keras outputs at any batch size;
+the int8 file keeps digits accuracy within a point of the float model and is a fraction of
+its size; the other backends and mistakes are refused with a reason."""
 
 import os
 
@@ -18,28 +19,33 @@ tensorflow_only = pytest.mark.skipif(BACKEND != "tensorflow", reason="LiteRT: te
 
 @tensorflow_only
 @pytest.mark.parametrize("family", sorted(SMALL_MODELS))
-def test_float32_file_runs_the_model_outputs(family, tmp_path):
+def test_float32_file_runs_the_model_outputs(family, tmp_path, capfd):
     model = small_model(family)
     batch = images(count=3)
     expected = model.predict(batch, verbose=0)
     expected = expected if isinstance(expected, list) else [expected]
-    outputs = run_litert(export_litert(model, str(tmp_path / f"{family}.tflite")), batch)
-    assert len(outputs) == len(expected)
-    for output, reference in zip(outputs, expected):
+    capfd.readouterr()
+    path = export_litert(model, tmp_path / f"{family}.tflite")
+    outputs, single = run_litert(path, batch), run_litert(path, batch[:1])
+    assert capfd.readouterr() == ("", "")  # neither the converter nor the interpreter logs
+    assert len(outputs) == len(single) == len(expected)
+    for output, one, reference in zip(outputs, single, expected):
         assert reference.std() > 1e-3  # image to image and class to class, outputs differ
-        np.testing.assert_allclose(output, reference, atol=1e-4)
+        np.testing.assert_allclose(output, reference, rtol=0, atol=1e-4)
+        np.testing.assert_allclose(one, reference[:1], rtol=0, atol=1e-4)
 
 
 @tensorflow_only
 def test_int8_file_keeps_digits_accuracy(tmp_path):
     (x_train, y_train), (x_test, y_test) = load_digits(32)
     keras.utils.set_random_seed(0)
-    model = keras_nest.create_model("cct_2_3x2_32", classes=10)
+    model = keras_nest.create_model("cct_2_3x2_32", input_shape=(32, 32, 3), classes=10)
     model.compile(keras.optimizers.AdamW(1e-3), loss="sparse_categorical_crossentropy")
     model.fit(x_train, y_train, batch_size=64, epochs=6, verbose=0)
-    paths = {}
-    for quantize in (None, "dynamic_int8"):
-        paths[quantize] = export_litert(model, str(tmp_path / f"{quantize}.tflite"), quantize)
+    paths = {
+        quantize: export_litert(model, tmp_path / f"{quantize}.tflite", quantize=quantize)
+        for quantize in (None, "dynamic_int8")
+    }
     accuracy = {
         quantize: float(np.mean(np.argmax(run_litert(path, x_test)[0], -1) == y_test))
         for quantize, path in paths.items()
@@ -54,11 +60,31 @@ def test_int8_file_keeps_digits_accuracy(tmp_path):
 @pytest.mark.core  # the torch run's one check here
 @pytest.mark.skipif(BACKEND == "tensorflow", reason="the other backends' refusal")
 def test_other_backends_are_told_to_use_tensorflow(tmp_path):
-    with pytest.raises(ValueError, match="LiteRT export runs on the tensorflow backend"):
-        export_litert(small_model("vit"), str(tmp_path / "vit.tflite"))
+    with pytest.raises(ValueError, match="rebuild the model under KERAS_BACKEND=tensorflow"):
+        export_litert(small_model("vit"), tmp_path / "vit.tflite")
+
+
+def _mixed_precision_model():
+    keras.mixed_precision.set_dtype_policy("mixed_float16")
+    try:
+        return SMALL_MODELS["vit"]()
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
 
 
 @tensorflow_only
-def test_unknown_quantization_is_refused(tmp_path):
-    with pytest.raises(ValueError, match="quantize must be one of"):
-        export_litert(small_model("vit"), str(tmp_path / "vit.tflite"), quantize="int4")
+@pytest.mark.parametrize(
+    "make_model, where, quantize, message",
+    [
+        (lambda: small_model("vit"), "vit.tflite", "int4", "quantize must be one of"),
+        (lambda: keras.Sequential([keras.layers.Dense(2)]), "vit.tflite", None, "never built"),
+        (_mixed_precision_model, "vit.tflite", None, "takes float32 models; .* mixed_float16"),
+        (lambda: small_model("vit"), "nowhere/vit.tflite", None, "No folder .*nowhere"),
+        (lambda: small_model("vit"), "vit.onnx", None, "end in .tflite"),
+    ],
+    ids=["quantize", "unbuilt", "mixed", "missing-folder", "suffix"],
+)
+def test_mistakes_are_refused_with_a_reason(make_model, where, quantize, message, tmp_path):
+    with pytest.raises(ValueError, match=message):
+        export_litert(make_model(), tmp_path / where, quantize=quantize)
+    assert not any(tmp_path.rglob("*.*"))
