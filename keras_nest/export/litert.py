@@ -32,6 +32,8 @@ import os
 import sys
 import tempfile
 
+from keras_nest.export.checks import check_model_and_path
+
 QUANTIZATIONS = (None, "dynamic_int8")
 
 
@@ -109,38 +111,9 @@ def _check_exportable(model, path, quantize):
         )
     if quantize not in QUANTIZATIONS:
         raise ValueError(f"quantize must be one of {QUANTIZATIONS}, got {quantize!r}.")
-    try:
-        shape = tuple(model.input_shape)
-    except AttributeError:
-        raise ValueError(
-            f"{model.name!r} was never built: LiteRT export takes a model with an input "
-            "shape (None, H, W, 3), as every keras_nest model has once created."
-        ) from None
-    if len(shape) != 4 or None in shape[1:]:
-        raise ValueError(
-            f"LiteRT export takes a model of fixed-size images (None, H, W, C); "
-            f"{model.name!r} takes {shape}."
-        )
-    if model.dtype_policy.name != "float32":
-        raise ValueError(
-            f"LiteRT export takes float32 models; {model.name!r} computes in "
-            f"{model.dtype_policy.name}. Rebuild it under the float32 policy and load its weights."
-        )
-    _check_writable(path)
-    return shape[1:]
-
-
-def _check_writable(path):
-    """Raises ValueError unless ``path`` names a ``.tflite`` file in a writable folder."""
-    folder = os.path.dirname(os.path.abspath(path))
     if not path.endswith(".tflite"):
         raise ValueError(f"LiteRT files end in .tflite; got {path!r}.")
-    if os.path.isdir(path):
-        raise ValueError(f"{path!r} is a folder; LiteRT export writes a file.")
-    if not os.path.isdir(folder):
-        raise ValueError(f"No folder {folder!r} to write {os.path.basename(path)!r} in.")
-    if not os.access(folder, os.W_OK):
-        raise ValueError(f"The folder {folder!r} is not writable.")
+    return check_model_and_path(model, path, "LiteRT", "model.tflite")
 
 
 @contextlib.contextmanager

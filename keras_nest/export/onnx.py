@@ -25,6 +25,8 @@ fails on these models once the batch dimension is free.
 
 import os
 
+from keras_nest.export.checks import check_model_and_path
+
 
 def export_onnx(model, path, *, opset=None, verbose=False):
     """Writes ``model`` as an ONNX file at ``path`` (see the module's input and output names).
@@ -70,31 +72,7 @@ def _check_exportable(model, path):
             f"{backend} exporter fails on a free batch size): build the model with "
             "KERAS_BACKEND=jax or tensorflow (weights load on any backend)."
         )
-    try:
-        shape = tuple(model.input_shape)
-    except AttributeError:
-        raise ValueError(
-            f"{model.name!r} was never built: ONNX export takes a model with an input "
-            "shape (None, H, W, 3), as every keras_nest model has once created."
-        ) from None
-    if len(shape) != 4 or None in shape[1:]:
-        raise ValueError(
-            f"ONNX export takes a model of fixed-size images (None, H, W, C); {model.name!r} "
-            f"takes {shape}."
-        )
-    if model.dtype_policy.name != "float32":
-        raise ValueError(
-            f"ONNX export takes float32 models; {model.name!r} computes in "
-            f"{model.dtype_policy.name}. Rebuild it under the float32 policy and load its weights."
-        )
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise ValueError(f"{path!r} is a folder; ONNX export writes a file (e.g. model.onnx).")
-    if not os.path.isdir(folder):
-        raise ValueError(f"No folder {folder!r} to write {os.path.basename(path)!r} in.")
-    if not os.access(folder, os.W_OK):
-        raise ValueError(f"The folder {folder!r} is not writable.")
-    return shape[1:]
+    return check_model_and_path(model, path, "ONNX", "model.onnx")
 
 
 def _name_outputs(path, names):

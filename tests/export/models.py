@@ -36,6 +36,15 @@ def small_model(family, seed=0):
     return model
 
 
+def mixed_precision_model():
+    """The small ViT built under the mixed_float16 policy (exports refuse it)."""
+    keras.mixed_precision.set_dtype_policy("mixed_float16")
+    try:
+        return SMALL_MODELS["vit"]()
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
+
+
 def images(count=3, seed=0):
     """``(count, SIZE, SIZE, 3)`` float32 preprocessed-range images."""
     return np.random.default_rng(seed).uniform(-2, 2, (count, SIZE, SIZE, 3)).astype("float32")

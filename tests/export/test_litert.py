@@ -12,7 +12,7 @@ import keras_nest
 from keras_nest.data.digits import load_digits
 from keras_nest.export import export_litert, run_litert
 from tests.conftest import BACKEND
-from tests.export.models import SMALL_MODELS, images, small_model
+from tests.export.models import SMALL_MODELS, images, mixed_precision_model, small_model
 
 tensorflow_only = pytest.mark.skipif(BACKEND != "tensorflow", reason="LiteRT: tensorflow backend")
 
@@ -64,21 +64,13 @@ def test_other_backends_are_told_to_use_tensorflow(tmp_path):
         export_litert(small_model("vit"), tmp_path / "vit.tflite")
 
 
-def _mixed_precision_model():
-    keras.mixed_precision.set_dtype_policy("mixed_float16")
-    try:
-        return SMALL_MODELS["vit"]()
-    finally:
-        keras.mixed_precision.set_dtype_policy("float32")
-
-
 @tensorflow_only
 @pytest.mark.parametrize(
     "make_model, where, quantize, message",
     [
         (lambda: small_model("vit"), "vit.tflite", "int4", "quantize must be one of"),
         (lambda: keras.Sequential([keras.layers.Dense(2)]), "vit.tflite", None, "never built"),
-        (_mixed_precision_model, "vit.tflite", None, "takes float32 models; .* mixed_float16"),
+        (mixed_precision_model, "vit.tflite", None, "takes float32 models; .* mixed_float16"),
         (lambda: small_model("vit"), "nowhere/vit.tflite", None, "No folder .*nowhere"),
         (lambda: small_model("vit"), "vit.onnx", None, "end in .tflite"),
     ],

@@ -8,7 +8,14 @@ import pytest
 from keras_nest.export import export_onnx
 from keras_nest.layers import compute_paths
 from tests.conftest import BACKEND, max_abs_diff, to_numpy
-from tests.export.models import CLASSES, SIZE, SMALL_MODELS, images, small_model
+from tests.export.models import (
+    CLASSES,
+    SIZE,
+    SMALL_MODELS,
+    images,
+    mixed_precision_model,
+    small_model,
+)
 
 EXPORTS = pytest.mark.skipif(BACKEND == "torch", reason="ONNX export: jax, tensorflow")
 
@@ -63,20 +70,12 @@ def test_torch_backend_is_told_which_backends_export(tmp_path):
         export_onnx(small_model("vit"), tmp_path / "vit.onnx")
 
 
-def _mixed_precision_model():
-    keras.mixed_precision.set_dtype_policy("mixed_float16")
-    try:
-        return SMALL_MODELS["vit"]()
-    finally:
-        keras.mixed_precision.set_dtype_policy("float32")
-
-
 @EXPORTS
 @pytest.mark.parametrize(
     "make_model, where, message",
     [
         (lambda: keras.Sequential([keras.layers.Dense(2)]), "vit.onnx", "was never built"),
-        (_mixed_precision_model, "vit.onnx", "takes float32 models; .* mixed_float16"),
+        (mixed_precision_model, "vit.onnx", "takes float32 models; .* mixed_float16"),
         (lambda: small_model("vit"), "nowhere/vit.onnx", "No folder .*nowhere"),
         (lambda: small_model("vit"), ".", "is a folder"),
     ],
