@@ -40,7 +40,7 @@ if _is_command_line(sys.argv, getattr(sys, "orig_argv", [])):
 
     def __getattr__(name):
         """The public API, imported when first used (PEP 562)."""
-        if name in ("distribute", "dynamic", "export", "layers", "models", "utils"):
+        if name in ("distribute", "dynamic", "explain", "export", "layers", "models", "utils"):
             return importlib.import_module(f"keras_nest.{name}")
         if name in _DYNAMIC_NAMES:
             return getattr(importlib.import_module("keras_nest.dynamic"), name)
@@ -49,7 +49,7 @@ if _is_command_line(sys.argv, getattr(sys, "orig_argv", [])):
         raise AttributeError(f"module 'keras_nest' has no attribute {name!r}")
 
 else:
-    from keras_nest import distribute, dynamic, export, layers, models, utils
+    from keras_nest import distribute, dynamic, explain, export, layers, models, utils
     from keras_nest.dynamic import DynamicPredictor, calibrate_thresholds
     from keras_nest.models import *  # noqa: F403 (every name of keras_nest.models.__all__)
 
@@ -65,6 +65,7 @@ __all__ = sorted(
         "create_model",
         "distribute",
         "dynamic",
+        "explain",
         "export",
         "layers",
         "list_models",

@@ -5,6 +5,8 @@
         [--recipe nest_cifar10] [--set epochs=10 --set batch_size=64] [--precision bfloat16]
     keras-nest evaluate --workdir runs/x [--checkpoint last]
     keras-nest predict --workdir runs/x image.jpg ...
+    keras-nest explain --workdir runs/x image.jpg ... [--method gradcat|gradcam|rollout] \
+        [--class K] [--out explained.png]
     keras-nest export (--workdir runs/x | --model nest_tiny [--weights W]) \
         [--format saved_model|onnx|litert] [--quantize dynamic_int8] OUT
     keras-nest models [pattern]
@@ -149,6 +151,41 @@ def predict(args):
         print(f"{path}: {ranked}")
 
 
+def explain(args):
+    """Writes a PNG of what a run's model looks at in each image; prints GradCAT's paths."""
+    import keras
+    import numpy as np
+
+    from keras_nest import explain as explaining
+    from keras_nest.data.pipeline import load_images
+    from keras_nest.preprocessing.normalization import normalization_constants
+
+    recipe = _saved_recipe(args.workdir)
+    model = keras.saving.load_model(_model_path(args.workdir, args.checkpoint))
+    method = args.method or (explaining.fitting_methods(model) or ("gradcat",))[0]
+    images = load_images(
+        args.images, recipe.image_size, recipe.normalization, recipe.crop_ratio, recipe.interpolation
+    )
+    if method == "rollout":
+        if args.class_index is not None:
+            raise ValueError("rollout is class-agnostic: --class applies to gradcat and gradcam.")
+        result = explaining.rollout(model, images)
+    else:
+        explainer = explaining.gradcat if method == "gradcat" else explaining.gradcam
+        result = explainer(model, images, class_index=args.class_index)
+    mean, std = normalization_constants(recipe.normalization)
+    out = args.out or os.path.join(args.workdir, f"explained_{method}.png")
+    explaining.plot(images * np.asarray(std) + np.asarray(mean), result, out)
+    for index, path in enumerate(args.images):
+        line = f"{path}: class {int(result.classes[index])}"
+        if result.paths is not None:
+            boxes = result.path_boxes()[index, -1]
+            line += f", leaf block {int(result.paths[index, -1])} (rows {boxes[0]}-{boxes[2]}, "
+            line += f"columns {boxes[1]}-{boxes[3]} of the {recipe.image_size}px input)"
+        print(line)
+    print(f"{method} written to {out}")
+
+
 def export(args):
     """Writes a run's model, or a named model, in a serving format."""
     import keras
@@ -224,6 +261,21 @@ def parser():
         if name == "predict":
             command.add_argument("images", nargs="+", help="image files")
             command.add_argument("--top", type=int, default=5)
+
+    why = commands.add_parser("explain", help="draw what a run's model looks at in images")
+    why.add_argument("images", nargs="+", help="image files")
+    why.add_argument("--workdir", required=True)
+    why.add_argument("--checkpoint", default="best", choices=("best", "last"))
+    why.add_argument(
+        "--method",
+        choices=("gradcat", "gradcam", "rollout"),
+        help="default: gradcat for NesT, rollout for the token models",
+    )
+    why.add_argument(
+        "--class", dest="class_index", type=int, help="class to explain (default: predicted)"
+    )
+    why.add_argument("--out", help="PNG to write (default: WORKDIR/explained_METHOD.png)")
+    why.set_defaults(run=explain)
 
     out = commands.add_parser("export", help="write a run's or a named model for serving")
     out.add_argument("out", help="where to write (a folder for saved_model, else a file)")

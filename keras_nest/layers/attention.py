@@ -20,7 +20,9 @@ def attention_output_spec(inputs, num_heads, return_attention_scores, dtype, log
     outputs = keras.KerasTensor(inputs.shape, dtype=dtype)
     *leading, tokens, _ = inputs.shape
     scores_shape = (*leading, num_heads, tokens, tokens)
-    extra = [keras.KerasTensor(scores_shape, dtype=dtype)] * (return_attention_scores + logits)
+    extra = [  # distinct tensors: a functional graph tells its outputs apart by identity
+        keras.KerasTensor(scores_shape, dtype=dtype) for _ in range(return_attention_scores + logits)
+    ]
     return (outputs, *extra) if extra else outputs
 
 

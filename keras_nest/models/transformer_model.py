@@ -12,7 +12,7 @@ from keras_nest.layers import TransformerBlock
 
 
 class _ScoredBlock(keras.layers.Layer):
-    """Calls a ``TransformerBlock`` (sharing its weights) for ``(outputs, scores)``.
+    """Calls a ``TransformerBlock`` (sharing its weights) for ``(outputs, scores, ...)``.
 
     A layer keeps the output structure of its first call, so the block itself
     cannot return scores in a second graph; this wrapper always does. Never
@@ -23,34 +23,50 @@ class _ScoredBlock(keras.layers.Layer):
         super().__init__(name=f"{block.name}_scores", dtype=block.dtype_policy, **kwargs)
         self.block = block
 
-    def call(self, inputs, training=None):
-        return self.block(inputs, training=training, return_attention_scores=True)
+    def call(self, inputs, **kwargs):
+        return self.block(inputs, return_attention_scores=True, **kwargs)
 
-    def compute_output_spec(self, inputs, training=None):
-        return self.block.compute_output_spec(inputs, return_attention_scores=True)
+    def compute_output_spec(self, inputs, **kwargs):
+        kwargs = {k: v for k, v in kwargs.items() if k.startswith("return_")}
+        return self.block.compute_output_spec(inputs, return_attention_scores=True, **kwargs)
+
+
+def scored_model(model):
+    """``model`` rebuilt to return ``[outputs, scores]``: its outputs and the
+    list of attention maps of every ``TransformerBlock`` it runs, nested
+    models' (DVT's exits) included, in forward order (as
+    :func:`attention_model`). Shares ``model``'s layers."""
+    scores = []
+
+    def call(layer, *args, **kwargs):
+        if isinstance(layer, TransformerBlock):
+            outputs, block_scores, *rest = _ScoredBlock(layer)(*args, **kwargs)
+            scores.append(block_scores)
+            return (outputs, *rest) if rest else outputs
+        if isinstance(layer, keras.Model) and getattr(layer, "inputs", None):  # functional
+            outputs, nested_scores = scored_model(layer)(*args, **kwargs)
+            scores.extend(nested_scores)
+            return outputs
+        return layer(*args, **kwargs)
+
+    traced = keras.models.clone_model(model, clone_function=lambda layer: layer, call_function=call)
+    return keras.Model(traced.input, [traced.output, scores], name=f"{model.name}_scored")
 
 
 def attention_model(model):
     """A model from ``model``'s inputs to the attention maps of each of its blocks.
 
     Shares ``model``'s layers and weights. The outputs are a list, one entry per
-    ``TransformerBlock`` in the order the image passes them: ``(B, heads, N, N)``
-    for a sequence model (ViT, CCT), ``(B, T, heads, N, N)`` for NesT's ``T``
-    blocks. Rows are softmax-normalised over the keys.
+    ``TransformerBlock`` in the order the image passes them (a DVT cascade's
+    exits one after the other): ``(B, heads, N, N)`` for a sequence model (ViT,
+    CCT, DVT), ``(B, T, heads, N, N)`` for NesT's ``T`` blocks. Rows are
+    softmax-normalised over the keys.
     """
-    scores = []
-
-    def call(layer, *args, **kwargs):
-        if isinstance(layer, TransformerBlock):
-            outputs, block_scores = _ScoredBlock(layer)(*args, **kwargs)
-            scores.append(block_scores)
-            return outputs
-        return layer(*args, **kwargs)
-
-    traced = keras.models.clone_model(model, clone_function=lambda layer: layer, call_function=call)
+    scored = scored_model(model)
+    scores = scored.output[1]
     if not scores:
         raise ValueError(f"{model.name} has no TransformerBlock, so no attention maps.")
-    return keras.Model(traced.input, scores, name=f"{model.name}_attention")
+    return keras.Model(scored.input, scores, name=f"{model.name}_attention")
 
 
 @keras.saving.register_keras_serializable(package="keras_nest")
