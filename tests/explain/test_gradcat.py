@@ -12,6 +12,12 @@ from tests.explain.models import LEAF, SIZE, blank_preserving_nest, evidence_ima
 LEAVES = [(0, 0), (1, 3), (3, 0), (2, 2), (3, 1)]
 
 
+@pytest.fixture(scope="module")
+def nest():
+    """One tiny NesT for the tests that only read it: its gradient pass compiles once."""
+    return tiny_nest()
+
+
 def expected_path(row, col):
     """Root, the parent in the 2x2 grid, the leaf in the 4x4 grid (row-major)."""
     return [0, (row // 2) * 2 + col // 2, row * 4 + col]
@@ -36,8 +42,8 @@ def test_path_goes_to_the_one_block_holding_evidence():
     assert explain.pointing_game(result.heatmaps, boxes).all()
 
 
-def test_class_index_changes_the_explained_class_and_the_gradients():
-    model = tiny_nest()
+def test_class_index_changes_the_explained_class_and_the_gradients(nest):
+    model = nest
     batch = images(2)
     default = explain.gradcat(model, batch)
     predicted = np.argmax(model.predict(batch, verbose=0), axis=-1)
@@ -49,8 +55,8 @@ def test_class_index_changes_the_explained_class_and_the_gradients():
     assert explain.gradcat(model, batch, class_index=2).classes.tolist() == [2, 2]
 
 
-def test_batches_give_the_result_of_one_pass():
-    model, batch = tiny_nest(), images(5)
+def test_batches_give_the_result_of_one_pass(nest):
+    model, batch = nest, images(5)
     whole = explain.gradcat(model, batch)
     pieces = explain.gradcat(model, batch, batch_size=2)
     np.testing.assert_array_equal(whole.paths, pieces.paths)
@@ -59,8 +65,8 @@ def test_batches_give_the_result_of_one_pass():
 
 
 @pytest.mark.parametrize("score", SCORES)
-def test_every_score_gives_a_tree_of_scores_and_a_heatmap(score):
-    result = explain.gradcat(tiny_nest(), images(2), score=score)
+def test_every_score_gives_a_tree_of_scores_and_a_heatmap(nest, score):
+    result = explain.gradcat(nest, images(2), score=score)
     assert [s.shape for s in result.node_scores] == [(2, 1), (2, 4), (2, 16)]
     assert result.paths.shape == (2, 3) and result.heatmaps.shape == (2, SIZE, SIZE)
     assert result.heatmaps.min() >= 0 and result.heatmaps.max() == 1
@@ -98,11 +104,11 @@ def test_not_a_nest_names_the_methods_that_fit():
     with pytest.raises(ValueError, match=r"gradcat walks NesT's tree.*'vit'.*use rollout"):
         explain.gradcat(small_model("vit"), np.zeros((1, 32, 32, 3)))
     with pytest.raises(ValueError, match=r"rollout.*'tiny_nest'.*use gradcat or gradcam"):
-        explain.rollout(tiny_nest(), images(1))
+        explain.rollout(tiny_nest(), images(1))  # named "tiny_nest"
 
 
-def test_bad_class_index_and_images_are_clear_errors():
-    model = tiny_nest()
+def test_bad_class_index_and_images_are_clear_errors(nest):
+    model = nest
     with pytest.raises(ValueError, match=r"class_index must lie in \[0, 2\].*3 classes.*got 3"):
         explain.gradcat(model, images(2), class_index=3)
     with pytest.raises(ValueError, match=r"None, an int or 2 ints"):

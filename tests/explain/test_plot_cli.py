@@ -11,9 +11,13 @@ import pytest
 from keras_nest import explain
 from keras_nest.cli import main
 from keras_nest.training.recipes import RECIPES
+from tests.conftest import BACKEND
 from tests.data.test_pipeline import write_png
 from tests.explain.models import SIZE, images, tiny_nest
 
+pytestmark = pytest.mark.skipif(
+    BACKEND != "tensorflow", reason="drawing and the CLI's files: once, in the tensorflow run"
+)
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
