@@ -125,22 +125,23 @@ def _print_operating_points(path, recipe, workdir):
         print(f"  {point.gmacs:<9.4g}  {point.accuracy:7.2%}  {shares:<15}  {thresholds}")
 
 
+def _recipe_images(paths, recipe):
+    """Image files prepared as the run's recipe prepares them for evaluation."""
+    from keras_nest.data.pipeline import load_images
+
+    return load_images(
+        paths, recipe.image_size, recipe.normalization, recipe.crop_ratio, recipe.interpolation
+    )
+
+
 def predict(args):
     """Prints the top classes of each image by a run's checkpoint."""
     import keras
     import numpy as np
 
-    from keras_nest.data.pipeline import load_images
-
     recipe = _saved_recipe(args.workdir)
     model = keras.saving.load_model(_model_path(args.workdir, args.checkpoint))
-    images = load_images(
-        args.images,
-        recipe.image_size,
-        recipe.normalization,
-        recipe.crop_ratio,
-        recipe.interpolation,
-    )
+    images = _recipe_images(args.images, recipe)
     outputs = model.predict(images, verbose=0)
     if isinstance(outputs, (list, tuple, dict)):  # several exits: the last one decides
         outputs = list(outputs.values() if isinstance(outputs, dict) else outputs)[-1]
@@ -157,15 +158,12 @@ def explain(args):
     import numpy as np
 
     from keras_nest import explain as explaining
-    from keras_nest.data.pipeline import load_images
     from keras_nest.preprocessing.normalization import normalization_constants
 
     recipe = _saved_recipe(args.workdir)
     model = keras.saving.load_model(_model_path(args.workdir, args.checkpoint))
     method = args.method or (explaining.fitting_methods(model) or ("gradcat",))[0]
-    images = load_images(
-        args.images, recipe.image_size, recipe.normalization, recipe.crop_ratio, recipe.interpolation
-    )
+    images = _recipe_images(args.images, recipe)
     if method == "rollout":
         if args.class_index is not None:
             raise ValueError("rollout is class-agnostic: --class applies to gradcat and gradcam.")
@@ -176,12 +174,13 @@ def explain(args):
     mean, std = normalization_constants(recipe.normalization)
     out = args.out or os.path.join(args.workdir, f"explained_{method}.png")
     explaining.plot(images * np.asarray(std) + np.asarray(mean), result, out)
+    leaves = result.path_boxes()[:, -1] if result.paths is not None else None
     for index, path in enumerate(args.images):
         line = f"{path}: class {int(result.classes[index])}"
-        if result.paths is not None:
-            boxes = result.path_boxes()[index, -1]
-            line += f", leaf block {int(result.paths[index, -1])} (rows {boxes[0]}-{boxes[2]}, "
-            line += f"columns {boxes[1]}-{boxes[3]} of the {recipe.image_size}px input)"
+        if leaves is not None:
+            top, left, bottom, right = leaves[index]
+            line += f", leaf block {int(result.paths[index, -1])} (rows {top}-{bottom}, "
+            line += f"columns {left}-{right} of the {recipe.image_size}px input)"
         print(line)
     print(f"{method} written to {out}")
 
