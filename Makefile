@@ -11,7 +11,7 @@ PYTEST := $(PY) -m pytest -q -rs -p no:cacheprovider
 JAX_CACHE := JAX_COMPILATION_CACHE_DIR=$(abspath $(VENV))/jax-cache \
 	JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0 JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES=-1
 
-.PHONY: demo test test-jax test-tensorflow test-torch clean
+.PHONY: demo test test-jax test-tensorflow test-torch docs notebooks clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -23,12 +23,19 @@ $(VENV)/.demo-deps-$(DEMO_BACKEND): setup.cfg | $(PY)
 	$(PY) -m pip install -q -e ".[$(DEMO_BACKEND),data,train]"
 	touch $@
 
-$(VENV)/.test-deps: setup.cfg | $(PY)
-	$(PY) -m pip install -q -e ".[jax,tensorflow,torch,data,train,test]"
+$(VENV)/.docs-deps: setup.cfg | $(PY)
+	$(PY) -m pip install -q -e ".[docs]"
 	touch $@
 
+$(VENV)/.test-deps: setup.cfg | $(PY)
+	$(PY) -m pip install -q -e ".[jax,tensorflow,torch,data,train,export,test,docs]"
+	touch $@
+
+# The demo's figure goes to runs/examples/train_digits/predictions.png, not to a window.
 demo: $(VENV)/.demo-deps-$(DEMO_BACKEND)
-	KERAS_BACKEND=$(DEMO_BACKEND) TF_CPP_MIN_LOG_LEVEL=3 $(PY) examples/train_digits.py
+	KERAS_BACKEND=$(DEMO_BACKEND) TF_CPP_MIN_LOG_LEVEL=3 MPLBACKEND=Agg \
+	PYTHONWARNINGS="ignore:FigureCanvasAgg is non-interactive:UserWarning" \
+	$(PY) examples/train_digits.py
 
 # The three backends run side by side (much of a test is single-threaded: imports,
 # tracing, XLA compilation); each prints its report when it ends.
@@ -49,6 +56,15 @@ test-tensorflow: $(VENV)/.test-deps
 test-torch: $(VENV)/.test-deps
 	@echo "== torch: the core set"
 	KERAS_BACKEND=torch TF_CPP_MIN_LOG_LEVEL=3 $(JAX_CACHE) $(PYTEST) -m core
+
+# The site (site/): the README, the examples and the API from the docstrings; any
+# warning (a broken link or reference) fails the build.
+docs: $(VENV)/.docs-deps
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
+
+# examples/ipynb/: the notebooks, written from the example scripts (never edited by hand).
+notebooks: $(VENV)/.docs-deps
+	$(PY) tools/notebooks.py
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info

@@ -34,42 +34,55 @@ def _is_command_line(argv, orig_argv):
     return False
 
 
+_SUBPACKAGES = (
+    "data",
+    "distribute",
+    "dynamic",
+    "explain",
+    "export",
+    "hub",
+    "layers",
+    "models",
+    "training",
+    "utils",
+)
 _DYNAMIC_NAMES = ("DynamicPredictor", "calibrate_thresholds")  # from keras_nest.dynamic
+_HUB_NAMES = ("from_preset", "save_to_preset")  # from keras_nest.hub
 
 if _is_command_line(sys.argv, getattr(sys, "orig_argv", [])):
 
     def __getattr__(name):
         """The public API, imported when first used (PEP 562)."""
-        if name in ("distribute", "dynamic", "explain", "export", "layers", "models", "utils"):
+        if name in _SUBPACKAGES:
             return importlib.import_module(f"keras_nest.{name}")
         if name in _DYNAMIC_NAMES:
             return getattr(importlib.import_module("keras_nest.dynamic"), name)
+        if name in _HUB_NAMES:
+            return getattr(importlib.import_module("keras_nest.hub"), name)
         if name in __all__:
             return getattr(importlib.import_module("keras_nest.models"), name)
         raise AttributeError(f"module 'keras_nest' has no attribute {name!r}")
 
 else:
-    from keras_nest import distribute, dynamic, explain, export, layers, models, utils
+    # training also registers its learning-rate schedule, which saved models may hold.
+    from keras_nest import data, distribute, dynamic, explain, export, hub, layers, models
+    from keras_nest import training, utils
     from keras_nest.dynamic import DynamicPredictor, calibrate_thresholds
+    from keras_nest.hub import from_preset, save_to_preset
     from keras_nest.models import *  # noqa: F403 (every name of keras_nest.models.__all__)
 
 # The model functions follow from the preset tables, which need no Keras.
 __all__ = sorted(
     [
         *presets.public_names(),
+        *_SUBPACKAGES,
         *_DYNAMIC_NAMES,
+        *_HUB_NAMES,
         "DVTModel",
         "TransformerModel",
         "__version__",
         "attention_model",
         "create_model",
-        "distribute",
-        "dynamic",
-        "explain",
-        "export",
-        "layers",
         "list_models",
-        "models",
-        "utils",
     ]
 )

@@ -1,4 +1,8 @@
-"""The papers' training augmentation, made of Keras core layers for tf.data pipelines."""
+"""The papers' training augmentation, made of Keras core layers for tf.data pipelines.
+
+Any other Keras image layer (keras-cv's ``GridMask``, ``AugMix``, ... too) joins
+them through ``Augmentation(extra_layers=...)``.
+"""
 
 import dataclasses
 
@@ -11,6 +15,12 @@ class Augmentation:
     ``rand-m9-mstd0.5``, mixup 0.8, cutmix 1.0, random erasing 0.25); label
     smoothing belongs to the loss.
 
+    Each training image, float32 ``(H, W, 3)`` with pixels in [0, 255], goes
+    through: crop and flip (``load_dataset``), shift, turn, RandAugment,
+    ``extra_layers`` in their order, then erasing (last, as timm erases the
+    finished image); then the batch is mixed. Every step runs inside the
+    tf.data pipeline, as TensorFlow ops, on every Keras backend.
+
     Attributes:
         translate: random shifts up to this fraction of each side (0: off).
         rotate: random turns up to this fraction of a full turn (0: off).
@@ -22,6 +32,18 @@ class Augmentation:
         mix_off_epoch: no MixUp or CutMix from this epoch on (timm's
             ``--mixup-off-epoch``); None mixes throughout.
         erasing: chance an image gets a random box of noise (0: off).
+        extra_layers: more Keras image layers (a list or tuple, kept as a
+            tuple), each called on one image ``(H, W, 3)`` with pixels in
+            [0, 255] and ``training=True``, returning an image of the same
+            shape in that range (its dtype is cast back to float32). Keras
+            core's (``keras.layers.RandomContrast((0.3, 0.3))``) and keras-cv's
+            (``keras_cv.layers.GridMask()``, ``AugMix(value_range=(0, 255))``,
+            ``RandomCutout(0.5, 0.5)``) work under every backend. They keep
+            their own seeds (``load_dataset``'s ``seed`` does not reach them).
+            Python objects, they cannot be given by the command line's ``--set``.
+
+    Raises:
+        ValueError: when ``extra_layers`` holds something other than Keras layers.
     """
 
     translate: float = 0.0
@@ -33,6 +55,29 @@ class Augmentation:
     switch_prob: float = 0.5
     mix_off_epoch: int | None = None
     erasing: float = 0.25
+    extra_layers: tuple = ()
+
+    def __post_init__(self):
+        """``extra_layers`` as a tuple of Keras layers (see Raises)."""
+        if not self.extra_layers:
+            return
+        import keras  # only here: the recipes make Augmentations where Keras is not loaded
+
+        extra_layers = self.extra_layers
+        if isinstance(extra_layers, list):
+            extra_layers = tuple(extra_layers)
+        if not isinstance(extra_layers, tuple):
+            raise ValueError(
+                "Augmentation.extra_layers takes a list or tuple of Keras layers; got "
+                f"{type(extra_layers).__name__} (put one layer in a list)."
+            )
+        for layer in extra_layers:
+            if not isinstance(layer, keras.layers.Layer):
+                raise ValueError(
+                    f"Augmentation.extra_layers takes Keras layers; got {layer!r} "
+                    f"({type(layer).__name__})."
+                )
+        object.__setattr__(self, "extra_layers", extra_layers)  # frozen: set once, here
 
     @property
     def mixes(self):
@@ -40,7 +85,8 @@ class Augmentation:
         return self.mixup_alpha > 0 or self.cutmix_alpha > 0
 
     def image_layers(self, seed=None):
-        """Per-image Keras layers on pixels in [0, 255]: shift, turn, RandAugment, erasing."""
+        """Per-image Keras layers on pixels in [0, 255], in order: shift, turn,
+        RandAugment, ``extra_layers``, erasing."""
         import keras
 
         layers = []
@@ -61,6 +107,7 @@ class Augmentation:
                     seed=seed,
                 )
             )
+        layers.extend(self.extra_layers)
         if self.erasing:
             # A (p, p) pair applies with probability p exactly (a float samples it).
             probability = (self.erasing, self.erasing)

@@ -39,7 +39,7 @@ def load_dataset(
         image_size: edge of the square output images.
         batch_size: images per batch; training batches drop the remainder.
         training: shuffle and augment (random resized crop, optional flip);
-            None means ``split == "train"``.
+            None means for the "train" split or a slice of it ("train[:90%]").
         normalization: a name in ``keras_nest.data.NORMALIZATIONS``
             ("imagenet", "cifar10", "cifar100", "flowers102", "inception" for
             [-1, 1], "unit" for [0, 1]) or a ``(mean, std)`` pair, applied to
@@ -85,7 +85,7 @@ def load_dataset(
             a message that names the file.
     """
     mean, std = normalization_constants(normalization)
-    training = split == "train" if training is None else training
+    training = split.partition("[")[0] == "train" if training is None else training
     source = _source(name_or_path, split, data_dir)
     augment = augment if training else None
     mixing = bool(augment and augment.mixes)

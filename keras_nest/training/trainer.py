@@ -202,7 +202,19 @@ def _compile(model, recipe, schedule):
 
 def _recipe_json(recipe):
     """``recipe`` as ``recipe.json`` holds it."""
-    return json.loads(json.dumps(dataclasses.asdict(recipe), default=str))
+    return json.loads(json.dumps(dataclasses.asdict(recipe), default=_json_value))
+
+
+def _json_value(value):
+    """What ``recipe.json`` writes for a value JSON has no type for.
+
+    A Keras layer (``Augmentation.extra_layers``) is its class and its config
+    without the name, which Keras numbers per process; anything else its ``str``.
+    """
+    if isinstance(value, keras.layers.Layer):
+        config = {key: item for key, item in value.get_config().items() if key != "name"}
+        return {"class_name": type(value).__name__, "config": config}
+    return str(value)
 
 
 def _changes_on_resume(workdir, recipe):
@@ -338,7 +350,7 @@ def train(recipe, workdir, seed=0, verbose=1, replicas=None, callbacks=()):
         raise ValueError(f"{workdir} has completed {start_epoch} epochs, more than {epochs}.")
     os.makedirs(workdir, exist_ok=True)
     with open(os.path.join(workdir, RECIPE_FILE), "w") as file:
-        json.dump(dataclasses.asdict(recipe), file, indent=2, default=str)
+        json.dump(dataclasses.asdict(recipe), file, indent=2, default=_json_value)
     if verbose:
         print(_announcement(workdir, replicas, start_epoch, epochs, changes))
     with precision_scope(recipe.precision), replicas.scope():

@@ -55,8 +55,8 @@ def main(devices, workdir):
     recipe = resolve_recipe(
         "digits",
         overrides={
-            "epochs": 3,
-            "warmup_epochs": 1,
+            "epochs": 2,
+            "warmup_epochs": 0.5,
             "image_size": 16,
             "batch_size": 64,
             "augmentation": "none",  # tf.data's parallel random ops are not ordered

@@ -16,7 +16,7 @@ from keras_nest.training import (
     resolve_recipe,
 )
 from keras_nest.training.callbacks import plot_history
-from keras_nest.training.trainer import _schedule
+from keras_nest.training.trainer import _recipe_json, _schedule
 
 
 def test_schedule_warmup_cosine_and_cooldown():
@@ -145,3 +145,20 @@ def test_learning_curves_number_epochs_from_one_on_integer_ticks_with_the_rate()
         assert all(float(tick).is_integer() for tick in axis.get_xticks()), axis.get_xticks()
         assert [list(line.get_xdata()) for line in axis.lines][0] == [1, 2, 3]
     assert list(figure.axes[2].lines[0].get_ydata()) == [1e-3, 5e-4, 0.0]
+
+
+def test_recipe_json_writes_extra_layers_by_class_and_config():
+    # recipe.json must read the same before and after the pipeline builds the layers
+    # (a resumed run compares them), whatever name Keras gave each.
+    def recipe(factor):
+        layers = (keras.layers.RandomContrast((factor, factor)),)
+        augmentation = keras_nest.data.Augmentation(extra_layers=layers)
+        return resolve_recipe("digits", overrides={"augmentation": augmentation}), layers
+
+    first, (layer,) = recipe(0.3)
+    written = _recipe_json(first)
+    layer.build((16, 16, 3))
+    assert _recipe_json(first) == written == _recipe_json(recipe(0.3)[0])
+    (entry,) = written["augmentation"]["extra_layers"]
+    assert entry["class_name"] == "RandomContrast" and "name" not in entry["config"]
+    assert _recipe_json(recipe(0.5)[0]) != written
