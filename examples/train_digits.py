@@ -124,6 +124,7 @@ for image, label, probabilities, axis in zip(x_test, y_test, after, axes.flat):
     axis.axis("off")
 figure.suptitle("Held-out digits: predicted class (probability); red where wrong")
 figure.savefig(os.path.join(WORKDIR, "predictions.png"))
+print(f"predictions drawn in {os.path.join(WORKDIR, 'predictions.png')}")
 plt.show()
 
 """

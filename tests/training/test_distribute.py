@@ -50,10 +50,10 @@ def test_four_devices_follow_the_single_device_trajectory(tmp_path):
     assert travelled > 0.1
     assert np.linalg.norm(four - one) < 1e-3 * travelled
 
-    # Then the same trajectory. Float32 sums in another order drift apart over hundreds of
-    # steps, by an amount that depends on the CPU's kernels (epoch 3's loss: 3e-5 relative
-    # on a Xeon with AVX-512, 4.3e-4 on an EPYC without), so the later epochs are compared
-    # loosely; the schedule exactly.
+    # Then the same trajectory. Float32 sums in another order drift apart over many
+    # steps, by an amount that depends on the CPU's kernels (a third epoch's loss: 3e-5
+    # relative on a Xeon with AVX-512, 4.3e-4 on an EPYC without), so the later epochs are
+    # compared loosely; the schedule exactly.
     one, four = single["history"], parallel["history"]
     assert one["loss"][-1] < 0.75 * one["loss"][0]  # the run learns
     np.testing.assert_allclose(four["learning_rate"], one["learning_rate"], rtol=1e-6)
