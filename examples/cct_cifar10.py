@@ -108,21 +108,15 @@ index), which `model.fit` reads `steps_per_epoch` batches at a time.
 
 
 def load(split, training):
+    """The recipe's pipeline for ``split``: ``(images, one-hot labels)`` batches."""
     return load_dataset(
         recipe.dataset,
         split,
-        image_size=recipe.image_size,
-        batch_size=recipe.batch_size,
         training=training,
-        normalization=recipe.normalization,
-        crop_ratio=recipe.crop_ratio,
-        crop_scale=recipe.crop_scale,
-        flip=recipe.flip,
-        interpolation=recipe.interpolation,
-        augment=recipe.augmentation,
         one_hot=True,
         seed=0,
         start_epoch=0 if training else None,
+        **recipe.data_options(),
     )
 
 

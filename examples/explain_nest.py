@@ -52,9 +52,9 @@ from keras_nest.data import load_digits
 REDUCED = os.environ.get("KERAS_NEST_EXAMPLE_SIZE") == "reduced"
 WIDTH = 32 if REDUCED else 64
 EPOCHS = 1 if REDUCED else 6
-TRAIN_DIGITS = 640 if REDUCED else None  # of the 1,438 (None: all)
+TRAIN_DIGITS = 320 if REDUCED else None  # of the 1,438 (None: all)
 COPIES = 1 if REDUCED else 2  # placements of each training digit per epoch
-HELD_OUT = 64 if REDUCED else None  # held-out canvases explained (None: all)
+HELD_OUT = 32 if REDUCED else None  # held-out canvases explained (None: all)
 CANVAS, NOISE, BATCH_SIZE = 32, 0.3, 32
 WORKDIR = "runs/examples/explain_nest"
 os.makedirs(WORKDIR, exist_ok=True)

@@ -97,8 +97,9 @@ print(recipe.augmentation)
 """
 ## Data
 
-`load_dataset` returns a batched `tf.data` pipeline that `model.fit` takes on every backend.
-While training it pads each image by `crop_padding` pixels, crops it back at random and
+`load_dataset` returns a batched `tf.data` pipeline that `model.fit` takes on every backend;
+`recipe.data_options()` gives it the recipe's image size, batch size, normalisation, crops,
+flip, interpolation and augmentation. While training it pads each image by `crop_padding` pixels, crops it back at random and
 flips it; then the `Augmentation`'s per-image Keras layers (`keras.layers.RandAugment`,
 `keras.layers.RandomErasing`) run, and finally `keras.layers.MixUp` or `keras.layers.CutMix`
 mixes each batch. Mixed labels are no longer one class, so labels come one-hot.
@@ -106,20 +107,14 @@ mixes each batch. Mixed labels are no longer one class, so labels come one-hot.
 
 
 def load(split, training):
+    """The recipe's pipeline for ``split``: ``(images, one-hot labels)`` batches."""
     return load_dataset(
         recipe.dataset,
         split,
-        image_size=recipe.image_size,
-        batch_size=recipe.batch_size,
         training=training,
-        normalization=recipe.normalization,
-        crop_ratio=recipe.crop_ratio,
-        crop_padding=recipe.crop_padding,
-        flip=recipe.flip,
-        interpolation=recipe.interpolation,
-        augment=recipe.augmentation,
         one_hot=True,
         seed=0,
+        **recipe.data_options(),
     )
 
 

@@ -107,6 +107,22 @@ class Recipe:
         """Images per optimizer update: the global batch times the accumulated batches."""
         return self.batch_size * (self.gradient_accumulation_steps or 1)
 
+    def data_options(self):
+        """The recipe's arguments of :func:`keras_nest.data.load_dataset`, as a dict: image
+        size, batch size, normalisation, crops, flip, interpolation and augmentation (used
+        while training only)."""
+        return dict(
+            image_size=self.image_size,
+            batch_size=self.batch_size,
+            normalization=self.normalization,
+            crop_ratio=self.crop_ratio,
+            crop_scale=self.crop_scale,
+            crop_padding=self.crop_padding,
+            flip=self.flip,
+            interpolation=self.interpolation,
+            augment=self.augmentation,
+        )
+
     def peak_learning_rate(self, global_batch=None):
         """``learning_rate`` scaled to ``global_batch`` (default: the effective batch)."""
         global_batch = global_batch or self.effective_batch_size

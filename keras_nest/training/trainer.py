@@ -130,19 +130,11 @@ def _data(recipe, split, training, seed, start_epoch=None):
     return load_dataset(
         recipe.dataset,
         split,
-        image_size=recipe.image_size,
-        batch_size=recipe.batch_size,
         training=training,
-        normalization=recipe.normalization,
-        crop_ratio=recipe.crop_ratio,
-        crop_scale=recipe.crop_scale,
-        crop_padding=recipe.crop_padding,
-        flip=recipe.flip,
-        interpolation=recipe.interpolation,
-        augment=recipe.augmentation,
         one_hot=True,
         seed=seed,
         start_epoch=start_epoch,
+        **recipe.data_options(),
     )
 
 

@@ -1,5 +1,5 @@
-"""Every example runs top to bottom at its reduced size (the demo: tests/models/nest/test_learns.py
-at full size, tests/examples/test_notebooks.py as a notebook)."""
+"""Every example runs top to bottom at its reduced size (the demo runs at full size, as a
+notebook: tests/examples/test_notebooks.py)."""
 
 import subprocess
 import sys

@@ -1,6 +1,7 @@
 """Recipes (checked values, warm-up in proportion), the warmup-cosine schedule, the
 optimizers' weight-decay exclusions and the learning-curve figure."""
 
+import inspect
 import math
 
 import keras
@@ -162,3 +163,14 @@ def test_recipe_json_writes_extra_layers_by_class_and_config():
     (entry,) = written["augmentation"]["extra_layers"]
     assert entry["class_name"] == "RandomContrast" and "name" not in entry["config"]
     assert _recipe_json(recipe(0.5)[0]) != written
+
+
+def test_data_options_are_load_dataset_arguments_with_the_recipes_values():
+    recipe = RECIPES["nest_cifar10"]
+    options = recipe.data_options()
+    inspect.signature(keras_nest.data.load_dataset).bind(recipe.dataset, "train", **options)
+    assert options["crop_padding"] == 4 and options["augment"] is recipe.augmentation
+    assert {key: options[key] for key in ("image_size", "batch_size")} == {
+        "image_size": recipe.image_size,
+        "batch_size": recipe.batch_size,
+    }
