@@ -6,7 +6,10 @@ from keras_nest.dynamic.thresholds import best_per_budget
 
 
 def plot_operating_points(points, path, exit_points=None, title=None):
-    """Writes a PNG of top-1 accuracy (%) against GMACs per image; returns ``path``.
+    """Writes a PNG of top-1 accuracy (%) against multiply-adds per image; returns ``path``.
+
+    The cost axis reads in GMACs, or in MMACs or kMACs for models too small
+    for GMACs to read (see :func:`cost_unit`).
 
     Every operating point is a small gray marker, the best per budget
     (:func:`~keras_nest.dynamic.thresholds.best_per_budget`) a black line,
@@ -47,11 +50,12 @@ def plot_operating_points(points, path, exit_points=None, title=None):
             f"accuracies must be fractions in [0, 1] (plotted as %), got {accuracies}."
         )
 
+    factor, unit = cost_unit(max(point.gmacs for point in points))
     figure = Figure(figsize=(6, 4.5), layout="tight")
     FigureCanvasAgg(figure)
     axis = figure.subplots()
     axis.plot(
-        [point.gmacs for point in points],
+        [factor * point.gmacs for point in points],
         [100 * point.accuracy for point in points],
         linestyle="none",
         marker="o",
@@ -62,7 +66,7 @@ def plot_operating_points(points, path, exit_points=None, title=None):
     )
     envelope = best_per_budget(points)
     axis.plot(
-        [point.gmacs for point in envelope],
+        [factor * point.gmacs for point in envelope],
         [100 * point.accuracy for point in envelope],
         color="black",
         linewidth=1.5,
@@ -70,7 +74,7 @@ def plot_operating_points(points, path, exit_points=None, title=None):
     )
     for index, (gmacs, accuracy) in enumerate(exit_points):
         axis.plot(
-            [gmacs],
+            [factor * gmacs],
             [100 * accuracy],
             linestyle="none",
             marker="s",
@@ -79,7 +83,7 @@ def plot_operating_points(points, path, exit_points=None, title=None):
             label=f"exit {index + 1}",
             zorder=3,
         )
-    axis.set_xlabel("GMACs per image")
+    axis.set_xlabel(f"{unit} per image")
     axis.set_ylabel("top-1 accuracy (%)")
     axis.grid(alpha=0.3)
     axis.legend(loc="lower right")
@@ -87,3 +91,12 @@ def plot_operating_points(points, path, exit_points=None, title=None):
         axis.set_title(title)
     figure.savefig(path, format="png", dpi=120)
     return path
+
+
+def cost_unit(largest_gmacs):
+    """``(factor, name)``: the unit in which a cost of ``largest_gmacs`` GMACs reads at least
+    0.1 (GMACs, MMACs or kMACs; plain MACs below), and the factor from GMACs to it."""
+    for factor, name in ((1.0, "GMACs"), (1e3, "MMACs"), (1e6, "kMACs")):
+        if largest_gmacs * factor >= 0.1:
+            return factor, name
+    return 1e9, "MACs"

@@ -21,6 +21,7 @@ from keras_nest.dynamic import (
     operating_points,
     plot_operating_points,
 )
+from keras_nest.dynamic.plot import cost_unit
 from tests.conftest import BACKEND
 
 # NumPy only: the same on every backend, so these run once, in the tensorflow run.
@@ -289,6 +290,12 @@ def test_plot_writes_a_png(tmp_path):
     assert len(data) > 1000 and data[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValueError, match="fractions"):
         plot_operating_points(points, tmp_path / "x.png", [(1.0, 75.0)])
+
+
+def test_cost_axis_reads_in_a_unit_that_fits_the_model():
+    assert cost_unit(1.145) == (1.0, "GMACs") and cost_unit(0.1) == (1.0, "GMACs")
+    assert cost_unit(4.5e-4) == (1e3, "MMACs")  # a small DVT on digits: 0.45 MMACs
+    assert cost_unit(2e-6) == (1e6, "kMACs") and cost_unit(5e-9) == (1e9, "MACs")
 
 
 def test_plot_says_how_to_install_matplotlib(tmp_path, monkeypatch):
