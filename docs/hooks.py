@@ -71,15 +71,9 @@ def on_files(files, config):
 
 
 def _example_markdown(source, relink):
-    """The page of the example script ``source``: its header as title and list, then its
-    cells, the markdown ones passed through ``relink``."""
-    script = (REPO / source).read_text()
-    fields = notebooks.header(script)
-    parts = notebooks.cells(script)
-    if parts and parts[0][0] == "markdown" and "Title" in fields:
-        header = [f"# {fields['Title']}", ""]
-        header += [f"- **{name}:** {value}" for name, value in fields.items() if name != "Title"]
-        parts[0] = ("markdown", "\n".join(header))
+    """The page of the example script ``source``: its cells as the notebook has them, the
+    markdown ones passed through ``relink``."""
+    parts = notebooks.titled_cells((REPO / source).read_text())
     return "\n\n".join(
         relink(text) if kind == "markdown" else f"```python\n{text}\n```" for kind, text in parts
     )

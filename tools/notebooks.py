@@ -76,11 +76,7 @@ def notebook(script):
     """The notebook of ``script`` (a path), as an ``nbformat`` node."""
     import nbformat  # only here: the site's build reads the scripts with this module too
 
-    source = script.read_text()
-    fields = header(source)
-    parts = cells(source)
-    if parts and parts[0][0] == "markdown" and "Title" in fields:
-        parts[0] = ("markdown", _header_markdown(fields))
+    parts = titled_cells(script.read_text())
     book = nbformat.v4.new_notebook()
     book.metadata = {
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
@@ -92,8 +88,18 @@ def notebook(script):
     return book
 
 
+def titled_cells(source):
+    """:func:`cells`, the docstring's cell made a title cell of the header's fields (the
+    notebooks' and the site's pages' first cell)."""
+    fields = header(source)
+    parts = cells(source)
+    if parts and parts[0][0] == "markdown" and "Title" in fields:
+        parts[0] = ("markdown", _header_markdown(fields))
+    return parts
+
+
 def _header_markdown(fields):
-    """The docstring's fields as the notebook's title cell."""
+    """The docstring's fields as a title cell."""
     lines = [f"# {fields['Title']}", ""]
     for name in HEADER_FIELDS[1:]:
         if name in fields:
