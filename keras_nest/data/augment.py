@@ -15,11 +15,13 @@ class Augmentation:
     ``rand-m9-mstd0.5``, mixup 0.8, cutmix 1.0, random erasing 0.25); label
     smoothing belongs to the loss.
 
-    Each training image, float32 ``(H, W, 3)`` with pixels in [0, 255], goes
-    through: crop and flip (``load_dataset``), shift, turn, RandAugment,
-    ``extra_layers`` in their order, then erasing (last, as timm erases the
-    finished image); then the batch is mixed. Every step runs inside the
-    tf.data pipeline, as TensorFlow ops, on every Keras backend.
+    Each training image, float32 ``(H, W, 3)`` with pixels in [0, 255], is
+    cropped and flipped (``load_dataset``); then each batch goes through:
+    shift, turn, RandAugment, ``extra_layers`` in their order, erasing (last,
+    as timm erases the finished image), and mixing. Every step runs on whole
+    batches, every image with its own random draws (RandAugment's operations
+    included, see :class:`~keras_nest.data.randaugment.PerImageRandAugment`),
+    inside the tf.data pipeline, as TensorFlow ops, on every Keras backend.
 
     Attributes:
         translate: random shifts up to this fraction of each side (0: off).
@@ -33,9 +35,10 @@ class Augmentation:
             ``--mixup-off-epoch``); None mixes throughout.
         erasing: chance an image gets a random box of noise (0: off).
         extra_layers: more Keras image layers (a list or tuple, kept as a
-            tuple), each called on one image ``(H, W, 3)`` with pixels in
-            [0, 255] and ``training=True``, returning an image of the same
-            shape in that range (its dtype is cast back to float32). Keras
+            tuple), each called on a batch ``(B, H, W, 3)`` with pixels in
+            [0, 255] and ``training=True``, returning a batch of the same
+            shape in that range (its dtype is cast back to float32); Keras's
+            image layers draw their randomness image by image. Keras
             core's (``keras.layers.RandomContrast((0.3, 0.3))``) and keras-cv's
             (``keras_cv.layers.GridMask()``, ``AugMix(value_range=(0, 255))``,
             ``RandomCutout(0.5, 0.5)``) work under every backend. They keep
@@ -84,10 +87,16 @@ class Augmentation:
         """True when batches mix images, so labels must be one-hot."""
         return self.mixup_alpha > 0 or self.cutmix_alpha > 0
 
-    def image_layers(self, seed=None):
-        """Per-image Keras layers on pixels in [0, 255], in order: shift, turn,
-        RandAugment, ``extra_layers``, erasing."""
+    def layers(self, seed=None):
+        """The batch steps in order: shift, turn, RandAugment, ``extra_layers``, erasing.
+
+        Keras layers, except RandAugment: a
+        :class:`~keras_nest.data.randaugment.PerImageRandAugment` around
+        ``keras.layers.RandAugment``, so that every image draws its own operations.
+        """
         import keras
+
+        from keras_nest.data.randaugment import PerImageRandAugment
 
         layers = []
         if self.translate:
@@ -99,20 +108,45 @@ class Augmentation:
         if self.rotate:
             layers.append(keras.layers.RandomRotation(self.rotate, fill_mode="constant", seed=seed))
         if self.randaugment_ops:
-            layers.append(
-                keras.layers.RandAugment(
-                    value_range=(0, 255),
-                    num_ops=self.randaugment_ops,
-                    factor=self.randaugment_magnitude / 10.0,
-                    seed=seed,
-                )
+            randaugment = keras.layers.RandAugment(
+                value_range=(0, 255),
+                num_ops=self.randaugment_ops,
+                factor=self.randaugment_magnitude / 10.0,
+                seed=seed,
             )
+            layers.append(PerImageRandAugment(randaugment, seed))
         layers.extend(self.extra_layers)
         if self.erasing:
             # A (p, p) pair applies with probability p exactly (a float samples it).
             probability = (self.erasing, self.erasing)
             layers.append(keras.layers.RandomErasing(probability, value_range=(0, 255), seed=seed))
         return layers
+
+    def batch_augmenter(self, seed=None):
+        """``augment(images) -> images``: the steps of :meth:`layers` on one batch, or None.
+
+        ``images``: float32 ``(B, H, W, 3)``, pixels in [0, 255]; each image
+        draws its own randomness. The layers are made here, outside the
+        tf.data function that calls ``augment`` (they hold seed-generator state).
+        """
+        import keras
+        import tensorflow as tf
+
+        steps = self.layers(seed)
+        if not steps:
+            return None
+
+        def augment(images):
+            shape = images.shape
+            for step in steps:
+                if isinstance(step, keras.layers.Layer):
+                    images = step(images, training=True)
+                else:
+                    images = step(images)
+                images = tf.ensure_shape(tf.cast(images, tf.float32), shape)
+            return images
+
+        return augment
 
     def batch_mixer(self, seed=None):
         """``mix(images, one_hot_labels) -> (images, labels)``: MixUp or CutMix per batch.

@@ -91,20 +91,19 @@ def load_dataset(
     mixing = bool(augment and augment.mixes)
     prepare = _example_preparer(
         image_size,
-        (mean, std),
         training,
         _Crop(crop_ratio, crop_scale, crop_padding, flip, interpolation),
-        augment.image_layers(seed) if augment else [],
         seed,
         source.num_classes if one_hot or mixing else None,
     )
+    finish = _batch_finisher((mean, std), augment.batch_augmenter(seed) if augment else None)
     mix = augment.batch_mixer(seed) if mixing else None
     mix_off_epoch = augment.mix_off_epoch if mixing else None
     if mix_off_epoch is not None and start_epoch is None:
         raise ValueError(
             "Augmentation.mix_off_epoch needs the epoch: pass start_epoch (a run's epoch stream)."
         )
-    batching = _Batching(prepare, batch_size, training, seed, start_epoch)
+    batching = _Batching(prepare, finish, batch_size, training, seed, start_epoch)
     if source.items is None:
         dataset = _stream_batches(source.stream, batching, shuffle_buffer)
     else:
@@ -127,24 +126,31 @@ class _Crop:
     interpolation: str | None
 
 
-def _example_preparer(image_size, mean_std, training, crop, image_layers, seed, one_hot_classes):
-    """``prepare(image, label)``: one decoded example cropped, augmented and normalised.
+def _example_preparer(image_size, training, crop, seed, one_hot_classes):
+    """``prepare(image, label)``: one decoded example cropped (and flipped), float32 in [0, 255].
 
     Labels become int32, or one-hot float32 rows of ``one_hot_classes`` when that is set.
     """
     import tensorflow as tf
 
-    mean, std = (np.asarray(values, "float32") for values in mean_std)
-
     def prepare(image, label):
         image = _crop_and_flip(image, image_size, training, crop, seed)
-        for layer in image_layers:
-            image = tf.cast(layer(image, training=True), tf.float32)
-        image = (image / 255.0 - mean) / std
         label = tf.cast(label, tf.int32)
         return image, label if one_hot_classes is None else tf.one_hot(label, one_hot_classes)
 
     return prepare
+
+
+def _batch_finisher(mean_std, augment):
+    """``finish(images, labels)``: a batch augmented (``augment``, or not when None), normalised."""
+    mean, std = (np.asarray(values, "float32") for values in mean_std)
+
+    def finish(images, labels):
+        if augment is not None:
+            images = augment(images)
+        return (images / 255.0 - mean) / std, labels
+
+    return finish
 
 
 def _crop_and_flip(image, image_size, training, crop, seed):
@@ -167,12 +173,13 @@ def _crop_and_flip(image, image_size, training, crop, seed):
 
 @dataclasses.dataclass(frozen=True)
 class _Batching:
-    """Examples into batches: ``prepare`` mapped over them, then batched.
+    """Examples into batches: ``prepare`` mapped over them, batched, then ``finish`` mapped.
 
     Training batches drop the remainder; ``seed`` and ``start_epoch`` set the order.
     """
 
     prepare: object
+    finish: object
     batch_size: int
     training: bool
     seed: int | None
@@ -182,7 +189,8 @@ class _Batching:
         import tensorflow as tf
 
         examples = examples.map(self.prepare, num_parallel_calls=tf.data.AUTOTUNE)
-        return examples.batch(self.batch_size, drop_remainder=self.training)
+        batches = examples.batch(self.batch_size, drop_remainder=self.training)
+        return batches.map(self.finish, num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def _stream_batches(stream, batching, shuffle_buffer):

@@ -78,8 +78,8 @@ def test_extra_layers_come_after_randaugment_and_before_erasing():
     layer = keras.layers.RandomContrast(0.5)
     augment = Augmentation(translate=0.1, extra_layers=[layer])
     assert augment.extra_layers == (layer,)  # a list is kept as a tuple
-    kinds = [type(layer).__name__ for layer in augment.image_layers()]
-    assert kinds == ["RandomTranslation", "RandAugment", "RandomContrast", "RandomErasing"]
+    kinds = [type(layer).__name__ for layer in augment.layers()]
+    assert kinds == ["RandomTranslation", "PerImageRandAugment", "RandomContrast", "RandomErasing"]
 
 
 def test_extra_layers_must_be_keras_layers():

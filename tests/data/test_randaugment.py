@@ -1,0 +1,99 @@
+"""PerImageRandAugment: whole batches, with the outcomes of Keras's RandAugment image by image.
+
+The statistics of augmented digits are compared: Keras's ``RandAugment`` applied
+to one image at a time (what ``load_dataset`` did before it augmented whole
+batches) against ``PerImageRandAugment`` on batches of 32, by a two-sample
+Kolmogorov-Smirnov distance between per-image statistics. A batch given to
+Keras's layer in one call (one draw of operations for all its images) serves as
+the control that the within-batch check catches.
+"""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_nest.data.digits import load_digits
+from keras_nest.data.randaugment import PerImageRandAugment
+
+COUNT, BATCH = 512, 32
+# KS distance at which two samples of COUNT differ with p < 0.001 (1.95 * sqrt(2 / COUNT)).
+KS_LIMIT = 1.95 * np.sqrt(2 / COUNT)
+
+
+def digits_at_32():
+    """COUNT digits, 32 x 32 x 3 float32 pixels in [0, 255] (nearest-neighbour upscaled)."""
+    (images, _), _ = load_digits(image_size=32)
+    return images[:COUNT] * 255.0
+
+
+def randaugment(seed):
+    return keras.layers.RandAugment(value_range=(0, 255), num_ops=2, factor=0.9, seed=seed)
+
+
+def image_by_image(images, seed):
+    layer = randaugment(seed)
+    data = tf.data.Dataset.from_tensor_slices(images).map(lambda x: layer(x, training=True))
+    return np.stack([image.numpy() for image in data])
+
+
+def batch_by_batch(images, augment):
+    data = tf.data.Dataset.from_tensor_slices(images).batch(BATCH).map(augment)
+    return np.concatenate([batch.numpy() for batch in data])
+
+
+def per_image_statistics(images, augmented):
+    """Per image: mean absolute change, mean pixel, and share of pixels unchanged."""
+    change = np.abs(augmented - images)
+    return {
+        "change": change.mean(axis=(1, 2, 3)),
+        "brightness": augmented.mean(axis=(1, 2, 3)),
+        "unchanged": (change < 0.5).mean(axis=(1, 2, 3)),
+    }
+
+
+def ks_distance(a, b):
+    values = np.sort(np.concatenate([a, b]))
+    cdf_a = np.searchsorted(np.sort(a), values, side="right") / len(a)
+    cdf_b = np.searchsorted(np.sort(b), values, side="right") / len(b)
+    return float(np.max(np.abs(cdf_a - cdf_b)))
+
+
+def within_batch_spread(changes):
+    """Mean within-batch standard deviation of the change, over its overall deviation."""
+    return float(changes.reshape(-1, BATCH).std(axis=1).mean() / changes.std())
+
+
+@pytest.fixture(scope="module")
+def images_and_reference():
+    """The digits and the statistics of Keras's RandAugment applied to them one by one."""
+    images = digits_at_32()
+    return images, per_image_statistics(images, image_by_image(images, seed=1))
+
+
+def test_batches_keep_the_outcomes_of_image_by_image_randaugment(images_and_reference):
+    images, reference = images_and_reference
+    batched = batch_by_batch(images, PerImageRandAugment(randaugment(seed=2), seed=2))
+    assert batched.shape == images.shape and batched.dtype == np.float32
+    assert 0.0 <= batched.min() and batched.max() <= 255.001  # Keras rounds within float32
+    ours = per_image_statistics(images, batched)
+    for name in reference:
+        assert ks_distance(reference[name], ours[name]) < KS_LIMIT, name
+    # Each image drew its own operations: a batch varies as much as the whole set.
+    assert within_batch_spread(ours["change"]) > 0.8
+    assert within_batch_spread(reference["change"]) > 0.8
+
+
+def test_the_checks_catch_shared_draws_and_other_strengths(images_and_reference):
+    images, reference = images_and_reference
+    layer = randaugment(seed=3)  # one draw of operations for each whole batch
+    shared = per_image_statistics(images, batch_by_batch(images, lambda x: layer(x, training=True)))
+    assert within_batch_spread(shared["change"]) < 0.8
+    weaker = keras.layers.RandAugment(value_range=(0, 255), num_ops=2, factor=0.3, seed=2)
+    weak = per_image_statistics(images, batch_by_batch(images, PerImageRandAugment(weaker, 2)))
+    assert ks_distance(reference["change"], weak["change"]) > KS_LIMIT
+
+
+def test_not_a_keras_randaugment():
+    with pytest.raises(ValueError, match="does not list its operations"):
+        PerImageRandAugment(keras.layers.RandomContrast(0.5))
