@@ -34,6 +34,9 @@ class StochasticDepth(keras.layers.Layer):
         self.rate = rate
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
+        # No weights to make: built already, as Keras's Dropout. An unbuilt layer would
+        # make Keras's JAX predict() run the whole model eagerly once to build it.
+        self.built = True
 
     def call(self, inputs, training=None):
         if not training or self.rate == 0.0:

@@ -30,6 +30,8 @@ def test_every_name_builds_at_its_default_size(name):
         assert model.output_shape == (None, preset.classes)
     if preset.params is not None:
         assert count == preset.params
+    # Every layer built: otherwise Keras's JAX predict() first runs the model eagerly.
+    assert not [layer.name for layer in model._flatten_layers() if not layer.built]
     assert preset.preprocessing in NORMALIZATIONS
     # The public constructor is the registered one.
     if preset.title:
