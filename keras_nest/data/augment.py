@@ -92,10 +92,13 @@ class Augmentation:
 
         Keras layers, except RandAugment: a
         :class:`~keras_nest.data.randaugment.PerImageRandAugment` around
-        ``keras.layers.RandAugment``, so that every image draws its own operations.
+        ``keras.layers.RandAugment``, so that every image draws its own operations;
+        and erasing: ``keras.layers.RandomErasing`` on the images drawn to be erased
+        (:class:`~keras_nest.data.per_image.Sometimes`).
         """
         import keras
 
+        from keras_nest.data.per_image import Sometimes
         from keras_nest.data.randaugment import PerImageRandAugment
 
         layers = []
@@ -114,12 +117,12 @@ class Augmentation:
                 factor=self.randaugment_magnitude / 10.0,
                 seed=seed,
             )
-            layers.append(PerImageRandAugment(randaugment, seed))
+            layers.append(PerImageRandAugment(randaugment, _offset(seed, 1)))
         layers.extend(self.extra_layers)
         if self.erasing:
-            # A (p, p) pair applies with probability p exactly (a float samples it).
-            probability = (self.erasing, self.erasing)
-            layers.append(keras.layers.RandomErasing(probability, value_range=(0, 255), seed=seed))
+            # Always erasing, on the images drawn with probability `erasing` alone.
+            erase = keras.layers.RandomErasing((1.0, 1.0), value_range=(0, 255), seed=seed)
+            layers.append(Sometimes(erase, self.erasing, _offset(seed, 2)))
         return layers
 
     def batch_augmenter(self, seed=None):
@@ -170,6 +173,12 @@ class Augmentation:
             return mixed["images"], mixed["labels"]
 
         return mix
+
+
+def _offset(seed, step):
+    """Another op-level seed from ``seed``: TensorFlow's random ops of one seed draw the
+    same numbers, so each random choice made with ``tf.random`` gets its own."""
+    return None if seed is None else seed + step
 
 
 NO_AUGMENTATION = Augmentation(randaugment_ops=0, mixup_alpha=0.0, cutmix_alpha=0.0, erasing=0.0)

@@ -1,5 +1,7 @@
 """Keras's RandAugment on whole batches, each image drawing its own operations."""
 
+from keras_nest.data.per_image import apply_by_group
+
 
 class PerImageRandAugment:
     """``keras.layers.RandAugment``'s operations and strengths, chosen image by image in a batch.
@@ -16,7 +18,8 @@ class PerImageRandAugment:
     applied to it alone, for a twelfth of the work, in a few large ops.
 
     Equalization is the one operation whose Keras layer pools over its whole
-    input (one histogram per channel for the batch): it runs image by image.
+    input (one histogram per channel for the batch): :func:`equalize` does
+    what the layer does to each image alone, for all images at once.
 
     Args:
         randaugment: a ``keras.layers.RandAugment``; its sub-layers are used.
@@ -41,28 +44,61 @@ class PerImageRandAugment:
         import tensorflow as tf
 
         count = tf.shape(images)[0]
-        positions = tf.range(count)
         # One draw for all steps: two ops of one seed would draw the same numbers.
         draws = tf.random.uniform(
             (self.num_ops, count), 0, len(self.operations), dtype=tf.int32, seed=self.seed
         )
+        steps = [lambda part, layer=layer: _apply(layer, part) for layer in self.operations]
         for choices in tf.unstack(draws, num=self.num_ops):
-            parts = tf.dynamic_partition(images, choices, len(self.operations))
-            where = tf.dynamic_partition(positions, choices, len(self.operations))
-            parts = [_apply(layer, part) for layer, part in zip(self.operations, parts)]
-            images = tf.ensure_shape(tf.dynamic_stitch(where, parts), images.shape)
+            images = apply_by_group(images, choices, steps)
         return images
 
 
 def _apply(layer, images):
-    """``layer`` on the batch ``images`` (B, H, W, C); image by image where it pools over it."""
+    """``layer`` on the batch ``images`` (B, H, W, C); Equalization image by image."""
     import keras
     import tensorflow as tf
 
     if isinstance(layer, keras.layers.Equalization):
-        return tf.map_fn(
-            lambda image: tf.cast(layer(image, training=True), tf.float32),
-            images,
-            fn_output_signature=tf.float32,
-        )
+        return equalize(images, layer.value_range, layer.bins)
     return tf.cast(layer(images, training=True), tf.float32)
+
+
+def equalize(images, value_range=(0, 255), bins=256):
+    """``keras.layers.Equalization`` on every image alone, the batch in one pass.
+
+    Per image and channel: a histogram of ``bins`` bins, its cumulative counts
+    made into a lookup table stretched over [0, 255], each pixel mapped through
+    it (a channel of one value stays as it is), with Keras's arithmetic
+    (float64 table, rounded half to even).
+
+    Args:
+        images: float32 ``(B, H, W, C)`` in ``value_range``.
+
+    Returns:
+        float32 ``(B, H, W, C)``, equal to Keras's layer applied to each image.
+    """
+    import tensorflow as tf
+
+    low, high = (float(value) for value in sorted(value_range))
+    scale = 255.0 / (high - low)
+    scaled = images * scale - low * scale
+    count, channels = tf.shape(images)[0], tf.shape(images)[-1]
+    # One histogram row per (image, channel): bin index offset by the row.
+    rows = tf.reshape(tf.range(count * channels), (count, 1, 1, channels)) * bins
+    binned = tf.clip_by_value(tf.cast(scaled * (bins - 1) / 255.0, tf.int32), 0, bins - 1)
+    histograms = tf.reshape(
+        tf.math.bincount(tf.reshape(binned + rows, [-1]), minlength=count * channels * bins),
+        (count * channels, bins),
+    )
+    cdf = tf.cast(tf.cumsum(histograms, axis=1), tf.float64)
+    first = tf.gather(cdf, tf.argmax(tf.cast(cdf > 0, tf.int32), axis=1), batch_dims=1)[:, None]
+    span = cdf[:, -1:] - first
+    table = (cdf - first) * 255.0 / tf.where(span == 0, tf.ones_like(span), span)
+    table = tf.reshape(tf.clip_by_value(tf.round(table), 0.0, 255.0), [-1])
+    lookup = tf.cast(tf.clip_by_value(scaled / 255.0 * (bins - 1), 0.0, bins - 1.0), tf.int32)
+    equalized = tf.gather(table, lookup + rows)  # float64, as Keras's
+    varied = tf.math.count_nonzero(histograms, axis=1) > 1  # (B * C,)
+    keep = tf.reshape(varied, (count, 1, 1, channels))
+    equalized = tf.where(keep, equalized, tf.cast(scaled, tf.float64))
+    return tf.cast(equalized * ((high - low) / 255.0) + low, tf.float32)

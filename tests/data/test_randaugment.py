@@ -1,4 +1,4 @@
-"""PerImageRandAugment: whole batches, with the outcomes of Keras's RandAugment image by image.
+"""PerImageRandAugment and Sometimes: whole batches, with the outcomes of Keras's RandAugment image by image.
 
 The statistics of augmented digits are compared: Keras's ``RandAugment`` applied
 to one image at a time (what ``load_dataset`` did before it augmented whole
@@ -14,7 +14,14 @@ import pytest
 import tensorflow as tf
 
 from keras_nest.data.digits import load_digits
-from keras_nest.data.randaugment import PerImageRandAugment
+from keras_nest.data.per_image import Sometimes
+from keras_nest.data.randaugment import PerImageRandAugment, equalize
+from tests.conftest import BACKEND
+
+# The augmentation is TensorFlow ops in tf.data under every backend, so it is checked
+# in the tensorflow run: there Keras's own layers, the reference, run as TensorFlow
+# does (under JAX, Keras's Equalization in tf.data unrolls a loop over its 256 bins).
+pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="tf.data ops: the tensorflow run")
 
 COUNT, BATCH = 512, 32
 # KS distance at which two samples of COUNT differ with p < 0.001 (1.95 * sqrt(2 / COUNT)).
@@ -97,3 +104,37 @@ def test_the_checks_catch_shared_draws_and_other_strengths(images_and_reference)
 def test_not_a_keras_randaugment():
     with pytest.raises(ValueError, match="does not list its operations"):
         PerImageRandAugment(keras.layers.RandomContrast(0.5))
+
+
+@pytest.mark.parametrize("value_range", [(0, 255), (-1, 1)])
+def test_equalize_is_keras_equalization_image_by_image(value_range):
+    """Digits (few grey levels, flat channels) and noise, equalised as a batch, equal
+    Keras's layer applied to each image alone in tf.data (TensorFlow ops, a float64
+    table; eager JAX rounds a float32 one); Keras's layer on the whole batch does not."""
+    low, high = value_range
+    rng = np.random.default_rng(0)
+    images = np.concatenate(
+        [digits_at_32()[:6], rng.uniform(0, 255, (4, 32, 32, 3)), np.full((1, 32, 32, 3), 77.0)]
+    ).astype("float32")
+    images[7, ..., 1] = 200.0  # one flat channel in an image of noise
+    images = images * ((high - low) / 255.0) + low
+    layer = keras.layers.Equalization(value_range=value_range)
+    each = tf.data.Dataset.from_tensor_slices(images).map(layer)
+    expected = np.stack([image.numpy() for image in each])
+    found = equalize(tf.constant(images), value_range).numpy()
+    np.testing.assert_array_equal(found, expected)
+    pooled = next(iter(tf.data.Dataset.from_tensors(images).map(layer))).numpy()
+    assert np.abs(pooled - expected).max() > 0.1 * (high - low)
+
+
+def test_sometimes_transforms_the_share_of_images_it_is_given():
+    """Erasing 1 in 4 images of 512: each erased image as Keras's layer erases, the
+    others untouched; the share within 4 standard deviations of a quarter."""
+    images = np.full((512, 16, 16, 3), 128.0, "float32")
+    erase = keras.layers.RandomErasing((1.0, 1.0), value_range=(0, 255), seed=3)
+    sometimes = Sometimes(erase, 0.25, seed=4)
+    out = batch_by_batch(images, sometimes)
+    erased = np.any(out != 128.0, axis=(1, 2, 3))
+    assert abs(erased.mean() - 0.25) < 4 * np.sqrt(0.25 * 0.75 / 512), erased.mean()
+    # Keras erases a box: some pixels stay as they were in every erased image.
+    assert np.all(np.any(out[erased] == 128.0, axis=(1, 2, 3)))
