@@ -29,6 +29,19 @@ Batches stay global: a pipeline yields the global batch and each of the
 losses are means over the global batch, so a run on N devices follows the
 same trajectory as one device with the same batch; learning rates scaled
 with the global batch (``Recipe.peak_learning_rate``) need no change.
+
+Models too big for one device split their transformer layers instead (JAX
+only)::
+
+    replicas = keras_nest.distribute.model_parallel(4)  # 8 devices: 2 data x 4 model
+    with replicas.scope():
+        model = keras_nest.ViTHuge14(classes=10)
+
+:func:`model_parallel` makes a ``keras.distribution.ModelParallel`` over a
+``(data, model)`` device mesh: each group of ``model`` devices holds a part of
+every attention and MLP kernel (:data:`TRANSFORMER_LAYOUT`, the same for every
+family) and of its optimizer state, everything else whole, and the groups
+split each batch as data parallelism does.
 """
 
 import contextlib
@@ -40,6 +53,21 @@ import keras
 
 # Environment variables that make keras.distribution.initialize join several JAX processes.
 MULTI_HOST_VARIABLES = ("KERAS_DISTRIBUTION_JOB_ADDRESSES", "KERAS_DISTRIBUTION_NUM_PROCESSES")
+
+# The device mesh axes of model parallelism: batches split over the first, kernels over the second.
+BATCH_AXIS, MODEL_AXIS = "batch", "model"
+
+# How model parallelism splits the variables of every family's transformer layers (paths such
+# as ``level_1_block_0/attn/qkv/kernel``), ``{path regex: axes}``: the first dense layer of
+# the attention and of the MLP by its outputs, the second by its inputs. Others are replicated.
+TRANSFORMER_LAYOUT = {
+    r"(.*/)?attn/qkv/kernel": (None, MODEL_AXIS),
+    r"(.*/)?attn/qkv/bias": (MODEL_AXIS,),
+    r"(.*/)?attn/proj/kernel": (MODEL_AXIS, None),
+    r"(.*/)?mlp/fc1/kernel": (None, MODEL_AXIS),
+    r"(.*/)?mlp/fc1/bias": (MODEL_AXIS,),
+    r"(.*/)?mlp/fc2/kernel": (MODEL_AXIS, None),
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,10 +128,8 @@ class Replicas:
         scale = padded_total / num_examples
 
         def pad(images, labels):
-            count = tf.shape(images)[0]
-            missing = batch_size - count
-            weights = tf.concat([tf.fill([count], scale), tf.zeros([missing])], axis=0)
-            return _pad_rows(images, missing), _pad_rows(labels, missing), weights
+            weights = tf.fill([tf.shape(images)[0]], scale)
+            return tuple(_pad_rows(tensor, batch_size) for tensor in (images, labels, weights))
 
         padded = dataset.map(pad)
         for attribute in ("num_classes", "steps_per_epoch", "num_examples"):
@@ -112,12 +138,13 @@ class Replicas:
         return padded
 
 
-def _pad_rows(tensor, count):
-    """``tensor`` with ``count`` rows of zeros appended along the first axis."""
+def _pad_rows(tensor, rows):
+    """``tensor`` padded with zeros to ``rows`` rows, a static size: a run on several JAX
+    processes reads the batch size from it to give each process its share."""
     import tensorflow as tf
 
-    padding = [[0, count]] + [[0, 0]] * (len(tensor.shape) - 1)
-    return tf.pad(tensor, padding)
+    padding = [[0, rows - tf.shape(tensor)[0]]] + [[0, 0]] * (len(tensor.shape) - 1)
+    return tf.ensure_shape(tf.pad(tensor, padding), [rows, *tensor.shape[1:]])
 
 
 def auto(devices=None, tpu=None):
@@ -143,6 +170,76 @@ def auto(devices=None, tpu=None):
     return Replicas(backend, 1, f"one device ({backend})")
 
 
+def model_parallel(model_devices, devices=None):
+    """Model and data parallelism: transformer kernels split over ``model_devices`` devices.
+
+    The devices form a ``(data, model)`` mesh with ``data = len(devices) // model_devices``:
+    every transformer layer's kernels are split over the ``model`` axis (see
+    :data:`TRANSFORMER_LAYOUT`), everything else is replicated, and each global batch is
+    split over the ``data`` axis. Works for every family (NesT, ViT, Compact Transformers,
+    DVT), whose transformer layers share their variable names. JAX only
+    (``keras.distribution``); several hosts call :func:`initialize` first.
+
+    Args:
+        model_devices: devices each kernel is split over; must divide the device count
+            and the split widths (heads x head width, MLP hidden width).
+        devices: ``keras.distribution.list_devices()`` entries to use instead of all.
+
+    Returns:
+        A :class:`Replicas` whose ``num_replicas`` is the data axis size and whose
+        ``strategy`` is a ``keras.distribution.ModelParallel``.
+    """
+    if keras.backend.backend() != "jax":
+        raise ValueError(
+            "Model parallelism needs the JAX backend (keras.distribution is JAX-only): set "
+            "KERAS_BACKEND=jax, or use keras_nest.distribute.auto() for data parallelism."
+        )
+    import jax
+
+    devices = devices or keras.distribution.list_devices()
+    if model_devices < 1 or len(devices) % model_devices:
+        raise ValueError(
+            f"{len(devices)} devices do not split into groups of model_devices={model_devices}: "
+            "pass a divisor of the device count."
+        )
+    data = len(devices) // model_devices
+    mesh = keras.distribution.DeviceMesh((data, model_devices), (BATCH_AXIS, MODEL_AXIS), devices)
+    return Replicas(
+        "jax",
+        data,
+        f"ModelParallel on {len(devices)} {jax.default_backend().upper()} devices "
+        f"({data} data x {model_devices} model)",
+        _CheckedModelParallel(layout_map=layout_map(mesh), batch_dim_name=BATCH_AXIS),
+    )
+
+
+def layout_map(device_mesh):
+    """A ``keras.distribution.LayoutMap`` of :data:`TRANSFORMER_LAYOUT` over ``device_mesh``.
+
+    ``device_mesh`` needs a :data:`MODEL_AXIS` axis. Add entries to it to split more
+    variables, then pass it to ``keras.distribution.ModelParallel``.
+    """
+    layouts = keras.distribution.LayoutMap(device_mesh)
+    for path, axes in TRANSFORMER_LAYOUT.items():
+        layouts[path] = axes
+    return layouts
+
+
+class _CheckedModelParallel(keras.distribution.ModelParallel):
+    """``ModelParallel`` that names the variable whose split dimension does not divide."""
+
+    def get_variable_layout(self, variable):
+        layout = super().get_variable_layout(variable)
+        parts = self.device_mesh.shape[1]
+        for size, axis in zip(variable.shape, layout.axes):
+            if axis == MODEL_AXIS and size % parts:
+                raise ValueError(
+                    f"{variable.path} {tuple(variable.shape)} does not split over "
+                    f"model_devices={parts}: pick a divisor of {size}."
+                )
+        return layout
+
+
 def initialize(job_addresses=None, num_processes=None, process_id=None):
     """Joins the JAX processes of a multi-host run (``keras.distribution.initialize``).
 
@@ -151,7 +248,8 @@ def initialize(job_addresses=None, num_processes=None, process_id=None):
     own ``process_id``; or set ``KERAS_DISTRIBUTION_JOB_ADDRESSES``,
     ``KERAS_DISTRIBUTION_NUM_PROCESSES`` and ``KERAS_DISTRIBUTION_PROCESS_ID``
     and :func:`auto` calls it. On Cloud TPU pods the arguments are found
-    automatically.
+    automatically. Every process writes the run's files, so give each host
+    its own work folder (``keras_nest.training.train``'s ``workdir``).
     """
     if keras.backend.backend() != "jax":
         raise ValueError(
@@ -164,7 +262,9 @@ def initialize(job_addresses=None, num_processes=None, process_id=None):
 def _jax_replicas(devices):
     import jax
 
-    if any(os.environ.get(name) for name in MULTI_HOST_VARIABLES) and jax.process_count() == 1:
+    # Not jax.process_count(): it starts the backend, after which no process can join.
+    multi_host = any(os.environ.get(name) for name in MULTI_HOST_VARIABLES)
+    if multi_host and not jax.distributed.is_initialized():
         initialize()
     devices = devices or keras.distribution.list_devices()
     if len(devices) == 1:

@@ -1,10 +1,16 @@
 """Trains the digits recipe, made small and deterministic, on N devices; prints its history.
 
     KERAS_BACKEND=jax python -m tests.training.distributed_run DEVICES WORKDIR
+    KERAS_BACKEND=jax python -m tests.training.distributed_run DEVICES WORKDIR ID PROCESSES PORT
 
 N > 1 makes N virtual CPU devices before the backend starts (XLA's host
 device count on JAX, logical CPU devices on TensorFlow), so it must run in a
-fresh process. Saves the weights before training and after the first
+fresh process. With the last three arguments (JAX only) it is process ``ID``
+of ``PROCESSES``, each with DEVICES devices, joined through
+``keras_nest.distribute.initialize`` with the coordinator on
+``127.0.0.1:PORT``; without them, the ``KERAS_DISTRIBUTION_*`` variables that
+``distribute.auto`` reads may join it instead. Each process needs its own
+WORKDIR. Saves the weights before training and after the first
 ``FIRST_STEPS`` updates (``WORKDIR/weights_{0,N}.npy``, flattened) and prints
 one JSON line: the replicas' description and the per-epoch history.
 """
@@ -16,7 +22,7 @@ import sys
 FIRST_STEPS = 8
 
 
-def main(devices, workdir):
+def main(devices, workdir, process_id=None, num_processes=None, port=None):
     backend = os.environ["KERAS_BACKEND"]
     if backend == "jax" and devices > 1:
         os.environ["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
@@ -51,6 +57,8 @@ def main(devices, workdir):
             if self.epoch == 0 and batch + 1 == FIRST_STEPS:
                 self.save(FIRST_STEPS)
 
+    if num_processes:
+        distribute.initialize(f"127.0.0.1:{port}", num_processes, process_id)
     replicas = distribute.auto()
     recipe = resolve_recipe(
         "digits",
@@ -77,4 +85,4 @@ def main(devices, workdir):
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), sys.argv[2])
+    main(int(sys.argv[1]), sys.argv[2], *map(int, sys.argv[3:]))
