@@ -132,7 +132,6 @@ class Augmentation:
         draws its own randomness. The layers are made here, outside the
         tf.data function that calls ``augment`` (they hold seed-generator state).
         """
-        import keras
         import tensorflow as tf
 
         steps = self.layers(seed)
@@ -142,10 +141,7 @@ class Augmentation:
         def augment(images):
             shape = images.shape
             for step in steps:
-                if isinstance(step, keras.layers.Layer):
-                    images = step(images, training=True)
-                else:
-                    images = step(images)
+                images = step(images, training=True)
                 images = tf.ensure_shape(tf.cast(images, tf.float32), shape)
             return images
 

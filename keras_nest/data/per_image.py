@@ -38,13 +38,14 @@ class Sometimes:
         seed: seed of the choices.
 
     Call: ``images (B, H, W, C)`` float32 inside a ``tf.data`` function; returns
-    the same shape.
+    the same shape. ``training`` is accepted, as by a Keras layer, so that
+    one call serves every augmentation step; the images are always transformed.
     """
 
     def __init__(self, layer, probability, seed=None):
         self.layer, self.probability, self.seed = layer, probability, seed
 
-    def __call__(self, images):
+    def __call__(self, images, training=True):
         import tensorflow as tf
 
         chosen = tf.random.uniform(tf.shape(images)[:1], seed=self.seed) < self.probability

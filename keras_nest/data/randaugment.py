@@ -26,7 +26,8 @@ class PerImageRandAugment:
         seed: seed of the operation draws.
 
     Call: ``images (B, H, W, C)`` float32 in the layer's value range, inside
-    a ``tf.data`` function; returns the same shape.
+    a ``tf.data`` function; returns the same shape. ``training`` is accepted,
+    as by a Keras layer; the images are always transformed.
     """
 
     def __init__(self, randaugment, seed=None):
@@ -40,7 +41,7 @@ class PerImageRandAugment:
         self.operations = [getattr(randaugment, name) for name in names]
         self.seed = seed
 
-    def __call__(self, images):
+    def __call__(self, images, training=True):
         import tensorflow as tf
 
         count = tf.shape(images)[0]
