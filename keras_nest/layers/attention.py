@@ -170,7 +170,9 @@ class MultiHeadSelfAttention(SublayerInitializers, keras.layers.Layer):
             out = compute_paths.deferred_softmax_attention(q, k, v, bias)
             out = self._ungroup(out, tokens, channels)
         else:
-            dropout = functools.partial(self.attn_drop, training=training)
+            dropout = functools.partial(
+                compute_paths.dropout, self.attn_drop, training=training
+            )
             q, k, v = self._grouped_qkv(x, tokens)
             out, weights, logits = compute_paths.softmax_attention(q, k, v, dropout, bias)
             out = self._ungroup(out, tokens, channels)

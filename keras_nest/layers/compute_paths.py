@@ -158,3 +158,32 @@ def gelu(x, approximate=False):
         return ops.gelu(x, approximate=approximate)
     half = ops.cast(0.5, x.dtype)
     return half * x * (1 + ops.erf(x * ops.cast(0.5**0.5, x.dtype)))
+
+
+def dropout(layer, x, training):
+    """``keras.layers.Dropout`` ``layer`` on ``x``, its keep mask drawn faster on JAX.
+
+    The same operation (each element kept with probability ``1 - rate`` and
+    scaled by ``1 / (1 - rate)``, independently), from another random stream.
+    On JAX, Keras draws the mask with threefry, 20 rounds of 32-bit
+    arithmetic per number in XLA ops: CCT-7/3x1's attention dropout draws
+    117M numbers a training step at batch 64, about a fifth of the step on
+    a CPU. Here the layer's seed generator gives the seed of an ``rbg`` key
+    (XLA's own bit generator), about three times faster. Other backends,
+    and JAX within :func:`exporting`, call the layer.
+    """
+    if not training or layer.rate == 0:
+        return x
+    if keras.backend.backend() != "jax" or getattr(_state, "exporting", False):
+        return layer(x, training=training)
+    import jax
+
+    seed = ops.cast(layer.seed_generator.next(), "uint32")  # (2,): the layer's next seed
+    salted = ops.bitwise_xor(seed, ops.cast(_RBG_SALT, "uint32"))
+    key = jax.random.wrap_key_data(ops.concatenate([seed, salted]), impl="rbg")
+    keep = 1.0 - layer.rate
+    kept = jax.random.bernoulli(key, keep, ops.shape(x))
+    return ops.where(kept, x / ops.cast(keep, x.dtype), ops.zeros_like(x))
+
+
+_RBG_SALT = 0x9E3779B9  # the second half of the rbg key: the seed with its bits mixed

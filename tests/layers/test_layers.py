@@ -177,3 +177,17 @@ def test_attention_path_per_backend_and_device():
     infer, train = expected.get(BACKEND, ("fused", "fused"))
     paths = (compute_paths.attention_path(False), compute_paths.attention_path(True))
     assert paths == (infer, train)
+
+
+def test_dropout_keeps_each_element_with_its_probability():
+    import keras
+
+    layer = keras.layers.Dropout(0.25, seed=3)
+    x = np.full((8, 4, 64, 64), 2.0, "float32")
+    first = to_numpy(compute_paths.dropout(layer, x, training=True))
+    second = to_numpy(compute_paths.dropout(layer, x, training=True))
+    assert set(np.unique(first)) == {0.0, np.float32(2.0 / 0.75)}
+    kept = (first != 0).mean()  # 131,072 draws: the standard error is 0.0012
+    assert abs(kept - 0.75) < 0.006, kept
+    assert 0.3 < (first != second).mean() < 0.45  # a new mask each call: 2 * 0.75 * 0.25
+    assert (to_numpy(compute_paths.dropout(layer, x, training=False)) == x).all()
