@@ -23,15 +23,15 @@ batches are timed, three times, and the median images per second is kept.
 """
 
 import argparse
-import csv
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+
+from benchmarks.report import cpu_kind, record
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECIPES = {32: "cct_cifar100", 224: "cct_imagenet"}
@@ -41,20 +41,6 @@ FIELDS = (
     "source", "image_size", "implementation", "batch", "images_per_second", "spread_low",
     "spread_high", "first_batch_seconds", "cpu",
 )  # fmt: skip
-
-
-def cpu_kind():
-    """``lscpu``'s model name and whether the CPU has AVX-512, e.g. "AMD EPYC 7B13, no AVX-512"."""
-    model, flags = platform.processor() or "unknown CPU", ""
-    if os.path.exists("/proc/cpuinfo"):
-        with open("/proc/cpuinfo") as file:
-            for line in file:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                if line.startswith("flags"):
-                    flags = line
-                    break
-    return f"{model}, {'AVX-512' if 'avx512f' in flags else 'no AVX-512'}"
 
 
 def write_folder(root, size, count=256, classes=4):
@@ -263,15 +249,7 @@ def main(argv=None):
                     f"{ratio:.2f}x",
                     flush=True,
                 )
-    print(f"CPU: {rows[0]['cpu']}")
-    os.makedirs(os.path.dirname(os.path.abspath(args.csv)), exist_ok=True)
-    new = not os.path.exists(args.csv)
-    with open(args.csv, "a", newline="") as file:
-        writer = csv.DictWriter(file, FIELDS)
-        if new:
-            writer.writeheader()
-        writer.writerows(rows)
-    print(f"wrote {args.csv}")
+    record(rows, args.csv, FIELDS)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ the CSV and drawn as a bar chart.
 """
 
 import argparse
-import csv
 import json
 import os
 import re
@@ -24,6 +23,8 @@ import statistics
 import subprocess
 import sys
 import time
+
+from benchmarks.report import append_rows
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIELDS = (
@@ -232,15 +233,6 @@ def worker_main(args):
     print(json.dumps(row))
 
 
-def write_csv(rows, path):
-    new = not os.path.exists(path)
-    with open(path, "a", newline="") as file:
-        writer = csv.DictWriter(file, FIELDS)
-        if new:
-            writer.writeheader()
-        writer.writerows(rows)
-
-
 def draw(rows, path):
     """A bar chart of images per second (median, min-max whiskers) per mode and implementation."""
     import matplotlib
@@ -305,8 +297,7 @@ def main(argv=None):
         if "torch" in found:
             ratio = found["keras"]["images_per_second"] / found["torch"]["images_per_second"]
             print(f"{'':>16} {mode:>5} keras_nest / {args.against}: {ratio:.2f}x")
-    os.makedirs(os.path.dirname(os.path.abspath(args.csv)), exist_ok=True)
-    write_csv(rows, args.csv)
+    append_rows(rows, args.csv, FIELDS)
     device = re.sub(r"\W+", "_", rows[0]["device"]).strip("_").lower()
     png = args.png or os.path.join(os.path.dirname(args.csv), f"{args.model}_{device}.png")
     draw(rows, png)
