@@ -45,18 +45,22 @@ def _exporting_from_jax():
     return getattr(_state, "exporting", False) and keras.backend.backend() == "jax"
 
 
-def max_pool(x, pool_size, strides, padding):
+def max_pool(x, pool_size, strides, padding, training=False):
     """``ops.max_pool`` of ``(B, H, W, C)`` maps (square windows; "valid" or TF-style "same").
 
-    Within :func:`exporting` on JAX, the maximum of the ``pool_size**2``
-    strided slices of the map (padded with -inf for "same"): the same values.
-    JAX pools with one ``reduce_window`` over all four axes (window
-    ``(1, k, k, 1)``), which jax2onnx writes as an ONNX ``MaxPool`` with a
-    4-D kernel on the map seen as ``(1, 1, B, H, W, C)``; onnxruntime pools
-    in 1 to 3 dimensions only ("Unsupported pooling size"), a plain
-    ``keras.layers.MaxPooling2D`` included.
+    Within :func:`exporting` on JAX, and while training on JAX's CPU, the
+    maximum of the ``pool_size**2`` strided slices of the map (padded with
+    -inf for "same"): the same values. JAX pools with one ``reduce_window``
+    over all four axes (window ``(1, k, k, 1)``), which jax2onnx writes as an
+    ONNX ``MaxPool`` with a 4-D kernel on the map seen as ``(1, 1, B, H, W,
+    C)``; onnxruntime pools in 1 to 3 dimensions only ("Unsupported pooling
+    size"), a plain ``keras.layers.MaxPooling2D`` included. And its gradient
+    (``select_and_scatter``) is slow on XLA's CPU: NesT-T CIFAR's first
+    aggregation, ``(64, 32, 32, 192)``, 206 ms forward and backward against
+    59 ms for the slices (which are slower forward only, 17 against 11 ms).
     """
-    if not _exporting_from_jax():
+    slices = _exporting_from_jax() or (training and _jax_cpu())
+    if not slices:
         return ops.max_pool(x, pool_size, strides, padding=padding)
     _, height, width, _ = x.shape
     edges = []
@@ -82,6 +86,11 @@ def _jax_on_cpu():
     return keras.distribution.list_devices()[0].startswith("cpu")
 
 
+def _jax_cpu():
+    """Whether this is the JAX backend on a CPU."""
+    return keras.backend.backend() == "jax" and _jax_on_cpu()
+
+
 def attention_path(training):
     """The fastest of :data:`ATTENTION_PATHS` on this backend and device.
 
@@ -96,10 +105,9 @@ def attention_path(training):
     - TensorFlow: inference 54 / 49 / 43, training 208 / 195 / 149;
     - PyTorch: inference 61 / 205 / 98, training 182 / 435 / 239.
     """
-    backend = keras.backend.backend()
-    if backend == "jax" and _jax_on_cpu():
+    if _jax_cpu():
         return "softmax" if training else "deferred"
-    if backend == "tensorflow":
+    if keras.backend.backend() == "tensorflow":
         return "softmax"
     return "fused"
 

@@ -169,9 +169,9 @@ class BlockAggregation(SublayerInitializers, keras.layers.Layer):
         )
         self.norm.build((*map_shape[:3], self.filters))
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         x = deblockify(inputs, self.block_size)
-        x = compute_paths.max_pool(self.norm(self.conv(x)), 3, 2, "same")
+        x = compute_paths.max_pool(self.norm(self.conv(x)), 3, 2, "same", training=training)
         return blockify(x, self.block_size)
 
     def count_macs(self, input_shape, counter):

@@ -201,7 +201,7 @@ class ConvTokenizer(SublayerInitializers, keras.layers.Layer):
         pad = [[0, 0], [padding, padding], [padding, padding], [0, 0]]
         return ops.pad(x, pad, constant_values=value)
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         x = inputs
         for conv in self.convs:
             if not self.same_padding:
@@ -209,7 +209,9 @@ class ConvTokenizer(SublayerInitializers, keras.layers.Layer):
             x = conv(x)
             if self.max_pool:
                 x = self._pad(x, self.pool_padding, float("-inf"))
-                x = compute_paths.max_pool(x, self.pool_size, self.pool_strides, "valid")
+                x = compute_paths.max_pool(
+                    x, self.pool_size, self.pool_strides, "valid", training=training
+                )
         _, height, width, channels = ops.shape(x)
         return ops.reshape(x, (-1, height * width, channels))
 
