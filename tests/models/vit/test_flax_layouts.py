@@ -124,8 +124,11 @@ def test_train_checkpoint_is_what_flax_and_optax_write(tanh_vit):
     assert sorted(described) == sorted(written)
     for key, value in written.items():
         assert (described[key].dtype, described[key].shape) == (value.dtype, value.shape), key
-        # The trace's bfloat16 within its resolution, the model exactly.
-        rtol = 2**-8 if key.startswith("1/") else 0
+        # The model exactly; the trace's bfloat16 within one step of it (8
+        # significant bits: a step is up to 2**-7 relative), as optax clips in
+        # float32 and this file in float64, so an element near a rounding
+        # midpoint may round the other way (seen on CI: 1 of 1024 elements).
+        rtol = 2**-7 if key.startswith("1/") else 0
         ours, theirs = described[key].astype("float32"), value.astype("float32")
         np.testing.assert_allclose(ours, theirs, rtol=rtol, err_msg=key)
 
