@@ -41,7 +41,8 @@ import re
 import statistics
 import time
 
-from benchmarks.throughput import REPO, timed
+from benchmarks.report import REPO
+from benchmarks.throughput import timed
 
 # Dense bf16 peak TFLOP/s (no sparsity) by a pattern of the device name; the first match wins.
 PEAK_TFLOPS = (

@@ -38,12 +38,12 @@ import time
 import keras
 import numpy as np
 
+from benchmarks.report import REPO
 from keras_nest import DynamicPredictor
 from keras_nest.dynamic import confidence, find_thresholds
 from keras_nest.dynamic.predictor import chunk_plan
 from keras_nest.models.registry import create_model
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KERNEL_SCALE = 20.0  # random heads give near-uniform softmax; scaled, confidences spread
 GOAL = 1.15  # dynamic / ideal time
 VECTOR_FLAGS = {"avx2", "avx512f", "avx512_bf16", "amx_tile", "fma"}

@@ -21,16 +21,12 @@ keeps (the goal: at least 0.9). Rows go to ``--csv`` with the CPU kind.
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 
-from benchmarks.report import cpu_kind, record
+from benchmarks.report import cpu_kind, record, worker_row
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIELDS = (
     "recipe", "model", "dataset", "backend", "batch", "steps_per_epoch", "fit_images_per_second",
     "step_images_per_second", "ratio", "cpu",
@@ -86,7 +82,7 @@ def worker_main(args):
     bare = tf.data.Dataset.from_tensors(batch).repeat()
     step_timer = epoch_timer()
     model.fit(
-        trainer._labels_per_output(bare, model),
+        trainer.labels_per_output(bare, model),
         epochs=args.epochs,
         steps_per_epoch=steps,
         verbose=0,
@@ -111,14 +107,9 @@ def worker_main(args):
 
 
 def run_worker(args, backend):
-    command = [sys.executable, "-m", "benchmarks.fit", "--worker", f"--epochs={args.epochs}"]
-    command += ["--recipe", args.recipe, "--dataset", args.dataset]
-    command += ["--model", args.model] if args.model else []
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND=backend)
-    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
-    if result.returncode:
-        raise SystemExit(f"{backend} worker failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    arguments = [f"--epochs={args.epochs}", "--recipe", args.recipe, "--dataset", args.dataset]
+    arguments += ["--model", args.model] if args.model else []
+    return worker_row("benchmarks.fit", arguments, backend, KERAS_BACKEND=backend)
 
 
 def parse(argv=None):

@@ -31,10 +31,10 @@ import numpy as np
 
 import keras_nest
 from benchmarks.dynamic_inference import machine
+from benchmarks.report import REPO
 from keras_nest import explain
 from keras_nest.explain.gradcat import SCORES
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CANVAS, SCALE, NOISE = 32, 2, 0.3
 TRAIN_DIGITS = 1400
 
@@ -171,7 +171,7 @@ def main(argv=None):
               "epochs": args.epochs, "validation_images": len(labels), "results": summary}
     print(f"\n{report['machine']}, {report['backend']}, {len(args.seeds)} seeds, "
           f"{len(labels)} validation digits")
-    print(f"| method | pointing-game hits (mean, min-max) |\n|---|---|")
+    print("| method | pointing-game hits (mean, min-max) |\n|---|---|")
     for method, value in summary.items():
         print(f"| {method} | {value['mean']:.1%} ({value['min']:.1%}-{value['max']:.1%}) |")
     os.makedirs(os.path.dirname(args.json), exist_ok=True)

@@ -26,14 +26,11 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 
-from benchmarks.report import cpu_kind, record
+from benchmarks.report import cpu_kind, record, worker_row
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECIPES = {32: "cct_cifar100", 224: "cct_imagenet"}
 TFDS_NAMES = {32: "cifar10", 224: "oxford_flowers102"}
 FOLDER_SHAPES = {32: (32, 32), 224: (375, 500)}  # (height, width) of the JPEG files
@@ -200,15 +197,11 @@ def worker_main(args):
 
 
 def run_worker(args, implementation, source, size, folder):
-    command = [sys.executable, "-m", "benchmarks.pipeline", "--worker", implementation]
-    command += ["--sources", source, "--sizes", str(size), "--folder", folder or ""]
-    command += [f"--batch={args.batch}", f"--batches={args.batches}", f"--warmup={args.warmup}"]
-    command += [f"--workers={args.workers}", f"--mock-examples={args.mock_examples}"]
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND=args.backend)
-    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
-    if result.returncode:
-        raise SystemExit(f"{implementation} worker failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    arguments = [implementation, "--sources", source, "--sizes", str(size)]
+    arguments += ["--folder", folder or ""]
+    arguments += [f"--batch={args.batch}", f"--batches={args.batches}", f"--warmup={args.warmup}"]
+    arguments += [f"--workers={args.workers}", f"--mock-examples={args.mock_examples}"]
+    return worker_row("benchmarks.pipeline", arguments, implementation, KERAS_BACKEND=args.backend)
 
 
 def parse(argv=None):

@@ -1,8 +1,26 @@
-"""What a benchmark writes down: the CPU it ran on and its rows, appended to a CSV."""
+"""What a benchmark writes down: the CPU it ran on and its rows, appended to a CSV; and the
+row of a worker run in a fresh process."""
 
 import csv
+import json
 import os
 import platform
+import subprocess
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def worker_row(module, arguments, name, **env):
+    """Runs ``python -m module --worker *arguments`` from the repository, with ``env`` added to
+    this process's environment and TensorFlow's logging off; the JSON row it printed last.
+    A failed worker ends the benchmark with ``name`` and the end of its standard error."""
+    command = [sys.executable, "-m", module, "--worker", *arguments]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **env)
+    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
+    if result.returncode:
+        raise SystemExit(f"{name} worker failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def cpu_kind():

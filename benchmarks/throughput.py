@@ -20,13 +20,10 @@ import json
 import os
 import re
 import statistics
-import subprocess
-import sys
 import time
 
-from benchmarks.report import append_rows
+from benchmarks.report import append_rows, worker_row
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIELDS = (
     "model", "implementation", "mode", "device", "precision", "batch", "image_size",
     "images_per_second", "spread_low", "spread_high", "warmup_seconds", "peak_memory_mb",
@@ -195,15 +192,9 @@ def torch_worker(args):
 
 def run_worker(args, implementation):
     """Runs one implementation in a fresh process; its result row."""
-    command = [sys.executable, "-m", "benchmarks.throughput", "--worker", implementation]
-    command += [f"--{key.replace('_', '-')}={value}" for key, value in _shared(args).items()]
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    if implementation == "keras":
-        env["KERAS_BACKEND"] = args.backend
-    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
-    if result.returncode:
-        raise SystemExit(f"{implementation} worker failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    arguments = [f"--{key.replace('_', '-')}={value}" for key, value in _shared(args).items()]
+    env = {"KERAS_BACKEND": args.backend} if implementation == "keras" else {}
+    return worker_row("benchmarks.throughput", [implementation, *arguments], implementation, **env)
 
 
 def _shared(args):

@@ -155,7 +155,7 @@ def _per_output(model, value):
     return value
 
 
-def _labels_per_output(dataset, model):
+def labels_per_output(dataset, model):
     """``dataset`` with its labels repeated for each output of ``model`` (one loss each)."""
     if not isinstance(model.output, (list, tuple, dict)):
         return dataset
@@ -364,12 +364,12 @@ def train(recipe, workdir, seed=0, verbose=1, replicas=None, callbacks=()):
             return model, {}
         monitor = monitored_metric(model)
         history = model.fit(
-            _labels_per_output(train_data, model),
+            labels_per_output(train_data, model),
             shuffle=False,  # the pipeline orders each epoch itself
             epochs=epochs,
             initial_epoch=start_epoch,
             steps_per_epoch=steps_per_epoch,
-            validation_data=_labels_per_output(eval_data, model),
+            validation_data=labels_per_output(eval_data, model),
             verbose=verbose,
             callbacks=[
                 *_callbacks(workdir, monitor, state["best"] if state else None, verbose),
@@ -386,5 +386,5 @@ def evaluate(model_path, recipe, seed=0, verbose=1, replicas=None):
     with replicas.scope():
         model = keras.saving.load_model(model_path)
         return model.evaluate(
-            _labels_per_output(eval_data, model), verbose=verbose, return_dict=True
+            labels_per_output(eval_data, model), verbose=verbose, return_dict=True
         )
