@@ -10,7 +10,8 @@ class PerImageRandAugment:
     batch every image would get the same ones; applied image by image it
     computes all eleven operations for every image and keeps one. Here each
     image draws its own operation at each of the ``num_ops`` steps; the batch
-    is split by the operation drawn (``tf.dynamic_partition``), each part goes
+    is split by the operation drawn
+    (:func:`~keras_nest.data.per_image.apply_by_group`), each part goes
     through that operation's Keras layer (the very sub-layers of the
     ``RandAugment`` given, which draw their strengths image by image), and the
     parts are stitched back in order. An image so undergoes the same

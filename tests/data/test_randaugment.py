@@ -14,7 +14,7 @@ import pytest
 import tensorflow as tf
 
 from keras_nest.data.digits import load_digits
-from keras_nest.data.per_image import Sometimes
+from keras_nest.data.per_image import Sometimes, apply_by_group
 from keras_nest.data.randaugment import PerImageRandAugment, equalize
 from tests.conftest import BACKEND
 
@@ -138,3 +138,27 @@ def test_sometimes_transforms_the_share_of_images_it_is_given():
     assert abs(erased.mean() - 0.25) < 4 * np.sqrt(0.25 * 0.75 / 512), erased.mean()
     # Keras erases a box: some pixels stay as they were in every erased image.
     assert np.all(np.any(out[erased] == 128.0, axis=(1, 2, 3)))
+
+
+def test_apply_by_group_gives_each_function_its_images_in_order():
+    """Each image through the function of its group, each function seeing its images
+    in their batch order (it adds 1000 times each one's place in its part), and back
+    in place; group 1 (None) untouched, group 3 drawn by no image (an empty part)."""
+    groups = np.array([2, 0, 1, 2, 0, 2, 1, 0], "int32")
+    images = np.arange(8, dtype="float32").reshape(8, 1, 1, 1)
+
+    def numbered(offset):
+        def function(part):
+            places = tf.cast(tf.range(tf.shape(part)[0]), tf.float32)
+            return part + offset + 1000.0 * tf.reshape(places, (-1, 1, 1, 1))
+
+        return function
+
+    functions = [numbered(100.0), None, numbered(200.0), numbered(300.0)]
+    out = apply_by_group(tf.constant(images), tf.constant(groups), functions).numpy().ravel()
+    place = [sum(groups[:i] == groups[i]) for i in range(8)]
+    offset = {0: 100.0, 2: 200.0}
+    expected = [
+        i if g == 1 else i + offset[g] + 1000.0 * p for i, (g, p) in enumerate(zip(groups, place))
+    ]
+    np.testing.assert_array_equal(out, expected)
