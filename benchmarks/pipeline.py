@@ -161,6 +161,8 @@ def _served_from_memory(args):
     encoded = tf.data.Dataset.from_tensor_slices({"image": items, "label": labels})
 
     def as_dataset(builder, split, decoders=None, read_config=None, **kwargs):
+        # Without split sizes (mocked), tfds_source streams the split and asks for decoded
+        # examples: the one request this serves, whatever the split.
         def decode(example):
             image = tf.io.decode_image(example["image"], channels=3, expand_animations=False)
             return {"image": image, "label": example["label"]}
