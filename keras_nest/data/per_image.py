@@ -25,7 +25,8 @@ def apply_by_group(images, groups, functions):
     parts = [
         part if function is None else function(part) for function, part in zip(functions, parts)
     ]
-    return tf.ensure_shape(tf.gather(tf.concat(parts, 0), tf.argsort(order)), images.shape)
+    restored = tf.gather(tf.concat(parts, 0), tf.math.invert_permutation(order))
+    return tf.ensure_shape(restored, images.shape)
 
 
 class Sometimes:
