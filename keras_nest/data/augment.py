@@ -93,12 +93,13 @@ class Augmentation:
         Keras layers, except RandAugment: a
         :class:`~keras_nest.data.randaugment.PerImageRandAugment` around
         ``keras.layers.RandAugment``, so that every image draws its own operations;
-        and erasing: ``keras.layers.RandomErasing`` on the images drawn to be erased
-        (:class:`~keras_nest.data.per_image.Sometimes`).
+        and erasing: :class:`~keras_nest.data.erasing.Erasing`, Keras's
+        ``RandomErasing`` on the images drawn to be erased, computed only in
+        their boxes.
         """
         import keras
 
-        from keras_nest.data.per_image import Sometimes
+        from keras_nest.data.erasing import Erasing
         from keras_nest.data.randaugment import PerImageRandAugment
 
         layers = []
@@ -120,9 +121,7 @@ class Augmentation:
             layers.append(PerImageRandAugment(randaugment, _offset(seed, 1)))
         layers.extend(self.extra_layers)
         if self.erasing:
-            # Always erasing, on the images drawn with probability `erasing` alone.
-            erase = keras.layers.RandomErasing((1.0, 1.0), value_range=(0, 255), seed=seed)
-            layers.append(Sometimes(erase, self.erasing, _offset(seed, 2)))
+            layers.append(Erasing(self.erasing, value_range=(0, 255), seed=_offset(seed, 2)))
         return layers
 
     def batch_augmenter(self, seed=None):

@@ -27,32 +27,3 @@ def apply_by_group(images, groups, functions):
     ]
     restored = tf.gather(tf.concat(parts, 0), tf.math.invert_permutation(order))
     return tf.ensure_shape(restored, images.shape)
-
-
-class Sometimes:
-    """A Keras image layer applied to each image of a batch with a given chance.
-
-    Only the images chosen are computed, so a layer applied to a quarter of
-    the images costs a quarter (Keras's ``RandomErasing`` makes its noise for
-    the whole batch).
-
-    Args:
-        layer: a Keras image layer that always transforms (``RandomErasing``
-            with ``factor=(1.0, 1.0)``, for one).
-        probability: the chance of each image.
-        seed: seed of the choices.
-
-    Call: ``images (B, H, W, C)`` float32 inside a ``tf.data`` function; returns
-    the same shape. ``training`` is accepted, as by a Keras layer, so that
-    one call serves every augmentation step; the images are always transformed.
-    """
-
-    def __init__(self, layer, probability, seed=None):
-        self.layer, self.probability, self.seed = layer, probability, seed
-
-    def __call__(self, images, training=True):
-        import tensorflow as tf
-
-        chosen = tf.random.uniform(tf.shape(images)[:1], seed=self.seed) < self.probability
-        transform = lambda part: tf.cast(self.layer(part, training=True), tf.float32)  # noqa: E731
-        return apply_by_group(images, tf.cast(chosen, tf.int32), [None, transform])

@@ -79,7 +79,7 @@ def test_extra_layers_come_after_randaugment_and_before_erasing():
     augment = Augmentation(translate=0.1, extra_layers=[layer])
     assert augment.extra_layers == (layer,)  # a list is kept as a tuple
     kinds = [type(layer).__name__ for layer in augment.layers()]
-    assert kinds == ["RandomTranslation", "PerImageRandAugment", "RandomContrast", "Sometimes"]
+    assert kinds == ["RandomTranslation", "PerImageRandAugment", "RandomContrast", "Erasing"]
 
 
 def test_extra_layers_must_be_keras_layers():

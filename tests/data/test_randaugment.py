@@ -1,4 +1,4 @@
-"""PerImageRandAugment and Sometimes: whole batches, with the outcomes of Keras's RandAugment image by image.
+"""PerImageRandAugment: whole batches, with the outcomes of Keras's RandAugment image by image.
 
 The statistics of augmented digits are compared: Keras's ``RandAugment`` applied
 to one image at a time (what ``load_dataset`` did before it augmented whole
@@ -14,7 +14,7 @@ import pytest
 import tensorflow as tf
 
 from keras_nest.data.digits import load_digits
-from keras_nest.data.per_image import Sometimes, apply_by_group
+from keras_nest.data.per_image import apply_by_group
 from keras_nest.data.randaugment import PerImageRandAugment, equalize
 from tests.conftest import BACKEND
 
@@ -128,19 +128,6 @@ def test_equalize_is_keras_equalization_image_by_image(value_range):
     np.testing.assert_array_equal(found, expected[noise])
     pooled = next(iter(tf.data.Dataset.from_tensors(images).map(layer))).numpy()
     assert np.abs(pooled - expected).max() > 0.1 * (high - low)
-
-
-def test_sometimes_transforms_the_share_of_images_it_is_given():
-    """Erasing 1 in 4 images of 512: each erased image as Keras's layer erases, the
-    others untouched; the share within 4 standard deviations of a quarter."""
-    images = np.full((512, 16, 16, 3), 128.0, "float32")
-    erase = keras.layers.RandomErasing((1.0, 1.0), value_range=(0, 255), seed=3)
-    sometimes = Sometimes(erase, 0.25, seed=4)
-    out = batch_by_batch(images, sometimes)
-    erased = np.any(out != 128.0, axis=(1, 2, 3))
-    assert abs(erased.mean() - 0.25) < 4 * np.sqrt(0.25 * 0.75 / 512), erased.mean()
-    # Keras erases a box: some pixels stay as they were in every erased image.
-    assert np.all(np.any(out[erased] == 128.0, axis=(1, 2, 3)))
 
 
 def test_apply_by_group_gives_each_function_its_images_in_order():
