@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from keras_nest.data.digits import load_digits
 from keras_nest.data.per_image import apply_by_group
-from keras_nest.data.randaugment import PerImageRandAugment, equalize
+from keras_nest.data.randaugment import PerImageRandAugment, auto_contrast, equalize
 from tests.conftest import BACKEND
 
 # The augmentation is TensorFlow ops in tf.data under every backend, so it is checked
@@ -128,6 +128,22 @@ def test_equalize_is_keras_equalization_image_by_image(value_range):
     np.testing.assert_array_equal(found, expected[noise])
     pooled = next(iter(tf.data.Dataset.from_tensors(images).map(layer))).numpy()
     assert np.abs(pooled - expected).max() > 0.1 * (high - low)
+
+
+def test_auto_contrast_is_keras_auto_contrast():
+    """Digits (flat channels), noise with one flat channel and a grey image, as Keras's
+    layer stretches them in tf.data; a mistake in the flat channels' bounds shows."""
+    rng = np.random.default_rng(1)
+    images = np.concatenate(
+        [digits_at_32()[:6], rng.uniform(20, 230, (4, 32, 32, 3)), np.full((1, 32, 32, 3), 77.0)]
+    ).astype("float32")
+    images[7, ..., 1] = 200.0
+    layer = keras.layers.AutoContrast(value_range=(0, 255))
+    batch = tf.data.Dataset.from_tensors(images)
+    expected = next(iter(batch.map(lambda x: layer(x, training=True)))).numpy()
+    found = next(iter(batch.map(auto_contrast))).numpy()
+    np.testing.assert_array_equal(found, expected)
+    assert np.array_equal(found[7, ..., 1], images[7, ..., 1]) and found[8].max() == 255.0
 
 
 def test_apply_by_group_gives_each_function_its_images_in_order():
