@@ -19,25 +19,13 @@ this benchmark is the measurement behind those choices.
 """
 
 import argparse
-import statistics
-import time
 
 import keras
 import numpy as np
 from keras import ops
 
+from benchmarks.report import median_ms
 from keras_nest.layers import Mlp, MultiHeadSelfAttention, compute_paths
-
-
-def median_ms(step, steps, repeats):
-    step()  # compile
-    timings = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(steps):
-            step()
-        timings.append((time.perf_counter() - start) / steps * 1000)
-    return statistics.median(timings)
 
 
 def time_layer(make_layer, inputs, args):

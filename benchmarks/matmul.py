@@ -16,12 +16,10 @@ dense layers took no time. Rows are appended to ``benchmarks/results/matmul.csv`
 import argparse
 import json
 import os
-import statistics
-import time
 
 import numpy as np
 
-from benchmarks.report import REPO, cpu_kind, record, worker_row
+from benchmarks.report import REPO, cpu_kind, median_ms, record, worker_row
 
 FIELDS = ("cpu", "implementation", "shape", "ms", "gmac_per_s", "ceiling_images_per_second")
 
@@ -30,17 +28,6 @@ def dense_shapes(width, mlp_ratio):
     """The (inputs, outputs) of one block's qkv, proj, fc1 and fc2 layers."""
     hidden = mlp_ratio * width
     return [(width, 3 * width), (width, width), (width, hidden), (hidden, width)]
-
-
-def median_ms(step, steps, repeats):
-    step()  # compile and warm up
-    timings = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(steps):
-            step()
-        timings.append((time.perf_counter() - start) / steps * 1000)
-    return statistics.median(timings)
 
 
 def keras_step(tokens, inputs, outputs):

@@ -1,12 +1,14 @@
-"""What a benchmark writes down: the CPU it ran on and its rows, appended to a CSV; and the
-row of a worker run in a fresh process."""
+"""What a benchmark writes down: the CPU it ran on and its rows, appended to a CSV; the row of
+a worker run in a fresh process; and the median time of a step."""
 
 import csv
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
+import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -21,6 +23,19 @@ def worker_row(module, arguments, name, **env):
     if result.returncode:
         raise SystemExit(f"{name} worker failed:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def median_ms(step, steps, repeats):
+    """Median over ``repeats`` of the milliseconds ``step()`` takes, timed over ``steps`` calls,
+    after one call to compile and warm up."""
+    step()
+    timings = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(steps):
+            step()
+        timings.append((time.perf_counter() - start) / steps * 1000)
+    return statistics.median(timings)
 
 
 def cpu_kind():
