@@ -31,14 +31,13 @@ import argparse
 import functools
 import json
 import os
-import platform
 import statistics
 import time
 
 import keras
 import numpy as np
 
-from benchmarks.report import REPO
+from benchmarks.report import REPO, cpu_info
 from keras_nest import DynamicPredictor
 from keras_nest.dynamic import confidence, find_thresholds
 from keras_nest.dynamic.predictor import chunk_plan
@@ -51,16 +50,8 @@ VECTOR_FLAGS = {"avx2", "avx512f", "avx512_bf16", "amx_tile", "fma"}
 
 def machine():
     """The CPU model, its core count, its vector extensions and the Keras backend's device."""
-    cpu, flags = platform.processor() or platform.machine(), []
-    try:
-        with open("/proc/cpuinfo") as file:
-            info = {}  # the first processor's fields
-            for key, _, value in (line.partition(":") for line in file if ":" in line):
-                info.setdefault(key.strip(), value.strip())
-        cpu = info.get("model name", cpu)
-        flags = sorted(set(info.get("flags", "").split()) & VECTOR_FLAGS)
-    except OSError:
-        pass
+    cpu, flags = cpu_info()
+    flags = sorted(flags & VECTOR_FLAGS)
     backend = keras.backend.backend()
     device = backend
     if backend == "jax":

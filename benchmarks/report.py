@@ -38,17 +38,21 @@ def median_ms(step, steps, repeats):
     return statistics.median(timings)
 
 
-def cpu_kind():
-    """``lscpu``'s model name and whether the CPU has AVX-512, e.g. "AMD EPYC 7B13, no AVX-512"."""
-    model, flags = platform.processor() or "unknown CPU", ""
+def cpu_info():
+    """``(model name, set of flags)`` of the first processor in ``/proc/cpuinfo``; the platform's
+    processor name and no flags where there is no such file."""
+    info = {}
     if os.path.exists("/proc/cpuinfo"):
         with open("/proc/cpuinfo") as file:
-            for line in file:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                if line.startswith("flags"):
-                    flags = line
-                    break
+            for key, _, value in (line.partition(":") for line in file if ":" in line):
+                info.setdefault(key.strip(), value.strip())
+    model = info.get("model name", platform.processor() or platform.machine() or "unknown CPU")
+    return model, set(info.get("flags", "").split())
+
+
+def cpu_kind():
+    """``lscpu``'s model name and whether the CPU has AVX-512, e.g. "AMD EPYC 7B13, no AVX-512"."""
+    model, flags = cpu_info()
     return f"{model}, {'AVX-512' if 'avx512f' in flags else 'no AVX-512'}"
 
 
