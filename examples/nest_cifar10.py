@@ -100,8 +100,9 @@ print(recipe.augmentation)
 `load_dataset` returns a batched `tf.data` pipeline that `model.fit` takes on every backend;
 `recipe.data_options()` gives it the recipe's image size, batch size, normalisation, crops,
 flip, interpolation and augmentation. While training it pads each image by `crop_padding` pixels, crops it back at random and
-flips it; then the `Augmentation`'s per-image Keras layers (`keras.layers.RandAugment`,
-`keras.layers.RandomErasing`) run, and finally `keras.layers.MixUp` or `keras.layers.CutMix`
+flips it; then the `Augmentation` works on whole batches, each image drawing its own
+`keras.layers.RandAugment` operations and random erasing (Keras's `RandomErasing`, computed only
+in the erased boxes), and finally `keras.layers.MixUp` or `keras.layers.CutMix`
 mixes each batch. Mixed labels are no longer one class, so labels come one-hot.
 """
 
