@@ -65,7 +65,7 @@ class Erasing:
         xs, ys = pixels(0), pixels(1)
         box = inside(ys, 1)[:, :, None, None] & inside(xs, 0)[:, None, :, None]
         grid = (count, windows[1], windows[0])
-        where = tf.stack(
+        places = tf.stack(
             [
                 tf.broadcast_to(erased[:, None, None], grid),
                 tf.broadcast_to(ys[:, :, None], grid),
@@ -75,5 +75,5 @@ class Erasing:
         )  # (k, window height, window width, 3): batch, row, column
         noise = tf.random.normal(tf.concat([grid, shape[3:]], 0), seed=self._seed(2))
         noise = tf.clip_by_value(noise * float(self.value_range[1]), *map(float, self.value_range))
-        filled = tf.where(box, noise, tf.gather_nd(images, where))
-        return tf.tensor_scatter_nd_update(images, where, filled)
+        filled = tf.where(box, noise, tf.gather_nd(images, places))
+        return tf.tensor_scatter_nd_update(images, places, filled)
