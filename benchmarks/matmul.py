@@ -68,15 +68,15 @@ def worker_main(args):
 
 def rows_for(name, times, args):
     """One row per shape and a ``block`` row whose ceiling is ``batch / (depth * block ms)``."""
-    cpu, rows = cpu_kind(), []
-    for (inputs, outputs), ms in zip(dense_shapes(args.width, args.mlp_ratio), times):
-        rate = args.tokens * inputs * outputs / ms / 1e6
+    cpu, rows, shapes = cpu_kind(), [], dense_shapes(args.width, args.mlp_ratio)
+    macs = [args.tokens * inputs * outputs for inputs, outputs in shapes]
+    for (inputs, outputs), count, ms in zip(shapes, macs, times):
         rows.append(dict(cpu=cpu, implementation=name, shape=f"{args.tokens}x{inputs}x{outputs}",
-                         ms=round(ms, 3), gmac_per_s=round(rate, 1), ceiling_images_per_second=""))  # fmt: skip
+                         ms=round(ms, 3), gmac_per_s=round(count / ms / 1e6, 1),
+                         ceiling_images_per_second=""))  # fmt: skip
     block_ms = sum(times)
-    macs = sum(args.tokens * inputs * outputs for inputs, outputs in dense_shapes(args.width, args.mlp_ratio))  # fmt: skip
     rows.append(dict(cpu=cpu, implementation=name, shape="block", ms=round(block_ms, 3),
-                     gmac_per_s=round(macs / block_ms / 1e6, 1),
+                     gmac_per_s=round(sum(macs) / block_ms / 1e6, 1),
                      ceiling_images_per_second=round(args.batch * 1000 / (args.depth * block_ms), 1)))  # fmt: skip
     return rows
 

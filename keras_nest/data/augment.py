@@ -100,6 +100,7 @@ class Augmentation:
         import keras
 
         from keras_nest.data.erasing import Erasing
+        from keras_nest.data.per_image import seed_offset
         from keras_nest.data.randaugment import PerImageRandAugment
 
         layers = []
@@ -118,10 +119,10 @@ class Augmentation:
                 factor=self.randaugment_magnitude / 10.0,
                 seed=seed,
             )
-            layers.append(PerImageRandAugment(randaugment, _offset(seed, 1)))
+            layers.append(PerImageRandAugment(randaugment, seed_offset(seed, 1)))
         layers.extend(self.extra_layers)
         if self.erasing:
-            layers.append(Erasing(self.erasing, value_range=(0, 255), seed=_offset(seed, 2)))
+            layers.append(Erasing(self.erasing, value_range=(0, 255), seed=seed_offset(seed, 2)))
         return layers
 
     def batch_augmenter(self, seed=None):
@@ -168,12 +169,6 @@ class Augmentation:
             return mixed["images"], mixed["labels"]
 
         return mix
-
-
-def _offset(seed, step):
-    """Another op-level seed from ``seed``: TensorFlow's random ops of one seed draw the
-    same numbers, so each random choice made with ``tf.random`` gets its own."""
-    return None if seed is None else seed + step
 
 
 NO_AUGMENTATION = Augmentation(randaugment_ops=0, mixup_alpha=0.0, cutmix_alpha=0.0, erasing=0.0)

@@ -24,35 +24,34 @@ class Erasing:
         seed: seed of the draws (None: random).
 
     Call: ``images (B, H, W, C)`` float32, inside a ``tf.data`` function;
-    returns the same shape. ``training`` is accepted, as by a Keras layer;
-    the images are always transformed.
+    returns the same shape. ``training`` is accepted, as by a Keras layer,
+    and ignored: the images drawn are always erased.
     """
 
     def __init__(self, probability, scale=(0.02, 0.33), value_range=(0, 255), seed=None):
         self.probability, self.scale, self.value_range = probability, tuple(scale), value_range
         self.seed = seed
 
-    def _seed(self, step):
-        # Stateful ops of one seed draw the same numbers: each draw its own seed.
-        return None if self.seed is None else self.seed + step
-
     def __call__(self, images, training=True):
         import tensorflow as tf
 
+        from keras_nest.data.per_image import seed_offset
+
         shape = tf.shape(images)
         sizes = tf.stack([shape[2], shape[1]])  # (width, height): the boxes' x then y
-        chosen = tf.random.uniform(shape[:1], seed=self._seed(0)) < self.probability
+        extent = tf.cast(sizes, tf.float32)
+        chosen = tf.random.uniform(shape[:1], seed=seed_offset(self.seed, 0)) < self.probability
         erased = tf.cast(tf.where(chosen)[:, 0], tf.int32)  # (k,) indices in the batch
         count = tf.size(erased)
         # Per erased image: width share, height share (before the square root), x, y places.
-        draws = tf.random.uniform((count, 4), seed=self._seed(1))
+        draws = tf.random.uniform((count, 4), seed=seed_offset(self.seed, 1))
         low, high = self.scale
-        lengths = tf.sqrt(low + (high - low) * draws[:, :2]) * tf.cast(sizes, tf.float32)
-        starts = draws[:, 2:] * (tf.cast(sizes, tf.float32) - lengths)  # (k, 2)
+        lengths = tf.sqrt(low + (high - low) * draws[:, :2]) * extent
+        starts = draws[:, 2:] * (extent - lengths)  # (k, 2)
         ends = starts + lengths
         # A window of `windows` pixels holds any box (at most ceil(length) + 1 pixels a side),
         # placed at the box's first pixel, or against the far edge.
-        windows = tf.minimum(sizes, tf.cast(tf.math.ceil(high**0.5 * tf.cast(sizes, tf.float32)), tf.int32) + 1)  # fmt: skip
+        windows = tf.minimum(sizes, tf.cast(tf.math.ceil(high**0.5 * extent), tf.int32) + 1)
         origins = tf.minimum(tf.cast(tf.math.ceil(starts), tf.int32), sizes - windows)
 
         def pixels(axis):  # (k, window): the window's pixel indices along x (0) or y (1)
@@ -73,7 +72,7 @@ class Erasing:
             ],
             axis=-1,
         )  # (k, window height, window width, 3): batch, row, column
-        noise = tf.random.normal(tf.concat([grid, shape[3:]], 0), seed=self._seed(2))
+        noise = tf.random.normal(tf.concat([grid, shape[3:]], 0), seed=seed_offset(self.seed, 2))
         noise = tf.clip_by_value(noise * float(self.value_range[1]), *map(float, self.value_range))
         filled = tf.where(box, noise, tf.gather_nd(images, places))
         return tf.tensor_scatter_nd_update(images, places, filled)

@@ -1,4 +1,5 @@
-"""Per-image choices on whole batches: each image goes through the function it drew."""
+"""Per-image choices on whole batches: each image goes through the function it drew; the
+seeds of such choices."""
 
 
 def apply_by_group(images, groups, functions):
@@ -27,3 +28,9 @@ def apply_by_group(images, groups, functions):
     ]
     restored = tf.gather(tf.concat(parts, 0), tf.math.invert_permutation(order))
     return tf.ensure_shape(restored, images.shape)
+
+
+def seed_offset(seed, step):
+    """Another op-level seed from ``seed``: TensorFlow's random ops of one seed draw the
+    same numbers, so each random choice made with ``tf.random`` gets its own."""
+    return None if seed is None else seed + step

@@ -8,12 +8,12 @@ import tensorflow as tf
 
 from keras_nest.data.erasing import Erasing
 from tests.conftest import BACKEND
+from tests.data.distributions import ks_distance, ks_limit
 
 pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="tf.data ops: the tensorflow run")
 
 COUNT, SIZE, GREY = 512, 40, 128.0
-# KS distance at which two samples of COUNT differ with p < 0.001.
-KS_LIMIT = 1.95 * np.sqrt(2 / COUNT)
+KS_LIMIT = ks_limit(COUNT)
 
 
 def erased_boxes(layer):
@@ -33,12 +33,6 @@ def erased_boxes(layer):
     # A box: every pixel in its rows and columns erased, none outside.
     assert np.array_equal(erased, rows[:, :, None] & columns[:, None, :])
     return boxes, out[np.broadcast_to(erased[..., None], out.shape)]
-
-
-def ks_distance(a, b):
-    values = np.sort(np.concatenate([a, b]))
-    cdf = lambda x: np.searchsorted(np.sort(x), values, side="right") / len(x)  # noqa: E731
-    return np.abs(cdf(a) - cdf(b)).max()
 
 
 def test_erasing_draws_keras_boxes_and_noise():

@@ -17,6 +17,7 @@ from keras_nest.data.digits import load_digits
 from keras_nest.data.per_image import apply_by_group
 from keras_nest.data.randaugment import PerImageRandAugment, auto_contrast, equalize
 from tests.conftest import BACKEND
+from tests.data.distributions import ks_distance, ks_limit
 
 # The augmentation is TensorFlow ops in tf.data under every backend, so it is checked
 # in the tensorflow run: there Keras's own layers, the reference, run as TensorFlow
@@ -24,8 +25,7 @@ from tests.conftest import BACKEND
 pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="tf.data ops: the tensorflow run")
 
 COUNT, BATCH = 512, 32
-# KS distance at which two samples of COUNT differ with p < 0.001 (1.95 * sqrt(2 / COUNT)).
-KS_LIMIT = 1.95 * np.sqrt(2 / COUNT)
+KS_LIMIT = ks_limit(COUNT)
 
 
 def digits_at_32():
@@ -57,13 +57,6 @@ def per_image_statistics(images, augmented):
         "brightness": augmented.mean(axis=(1, 2, 3)),
         "unchanged": (change < 0.5).mean(axis=(1, 2, 3)),
     }
-
-
-def ks_distance(a, b):
-    values = np.sort(np.concatenate([a, b]))
-    cdf_a = np.searchsorted(np.sort(a), values, side="right") / len(a)
-    cdf_b = np.searchsorted(np.sort(b), values, side="right") / len(b)
-    return float(np.max(np.abs(cdf_a - cdf_b)))
 
 
 def within_batch_spread(changes):
