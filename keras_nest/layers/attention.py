@@ -176,7 +176,7 @@ class MultiHeadSelfAttention(SublayerInitializers, keras.layers.Layer):
             q, k, v = self._grouped_qkv(x, tokens)
             out, weights, logits = compute_paths.softmax_attention(q, k, v, dropout, bias)
             out = self._ungroup(out, tokens, channels)
-        out = self.proj_drop(self.proj(out), training=training)
+        out = compute_paths.dropout(self.proj_drop, self.proj(out), training)
         out = ops.reshape(out, (-1, *shape[1:]))
         extra = []
         heads_shape = (-1, *shape[1:-2], self.num_heads, tokens, tokens)

@@ -92,8 +92,8 @@ class Mlp(SublayerInitializers, keras.layers.Layer):
     def call(self, inputs, training=None):
         x = self.fc1(inputs)
         x = compute_paths.gelu(x, approximate=self.gelu == "tanh")
-        x = self.drop(x, training=training)
-        return self.drop(self.fc2(x), training=training)
+        x = compute_paths.dropout(self.drop, x, training)
+        return compute_paths.dropout(self.drop, self.fc2(x), training)
 
     def count_macs(self, input_shape, counter):
         """Both dense layers' multiply-adds, for ``keras_nest.utils.count_flops``."""
