@@ -7,7 +7,7 @@ The defaults are ViT-S/16 at batch 8 (8 images of 197 tokens, width 384, 12 bloc
 dense layers hold 91% of its multiply-adds. Each block runs four: qkv ``(width, 3 width)``,
 proj ``(width, width)``, fc1 ``(width, mlp_ratio width)`` and fc2 back. Each backend runs in
 a fresh process: Keras's ``Dense`` in a one-layer model through ``predict_on_batch`` (compiled
-as the models are: XLA on jax and tensorflow), and PyTorch's ``linear`` under
+as the models are: XLA on jax, TensorFlow's own kernels on a CPU), and PyTorch's ``linear`` under
 ``inference_mode`` with its default threads. It prints each shape's time and rate (GMAC/s)
 and the ceiling: the images per second the model could reach if everything besides its
 dense layers took no time. Rows are appended to ``benchmarks/results/matmul.csv``.

@@ -5,8 +5,9 @@
         [--steps 10] [--precision float32|bfloat16] [--csv out.csv] [--png out.png]
 
 Each implementation runs in its own process (so peak memory is its own):
-keras_nest under the chosen Keras backend, compiled (``predict_on_batch`` /
-``train_on_batch``: XLA on jax and tensorflow), and the reference in PyTorch
+keras_nest under the chosen Keras backend, compiled as Keras compiles by default
+(``predict_on_batch`` / ``train_on_batch``: XLA on jax; on tensorflow XLA only with an
+accelerator, TensorFlow's own kernels on a CPU), and the reference in PyTorch
 (timm for NesT and ViT, vit-pytorch for the Compact Transformers), with the
 same architecture, batch and input. Training steps are forward, backward and
 an AdamW update on cross-entropy. The first call (compilation, warm-up) is

@@ -197,19 +197,25 @@ def test_dropout_keeps_each_element_with_its_probability():
     assert (to_numpy(compute_paths.dropout(layer, x, training=False)) == x).all()
 
 
-@pytest.mark.parametrize("padding", ["same", "valid"])
-def test_max_pool_while_training_equals_inference(padding):
-    """On JAX's CPU training pools as strided slices, whose gradient is faster: same values."""
-    x = np.random.default_rng(0).normal(size=(2, 9, 10, 4)).astype("float32")
-    pooled = to_numpy(compute_paths.max_pool(x, 3, 2, padding))
-    assert (to_numpy(compute_paths.max_pool(x, 3, 2, padding, training=True)) == pooled).all()
-    if BACKEND == "jax":
-        import jax
+@pytest.mark.parametrize("size, strides, padding", [(3, 2, "same"), (3, 2, "valid"), (2, 2, "valid"),
+                                                    (3, 1, "same"), (5, 2, "same")])  # fmt: skip
+def test_max_pool_while_training_equals_inference(size, strides, padding):
+    """On JAX's CPU training pools from strided slices with a gradient of its own: the same
+    values, and the same gradient as ``reduce_window``'s, ties (to the first maximum) included."""
+    rng = np.random.default_rng(0)
+    for x in (rng.normal(size=(2, 9, 10, 4)), rng.integers(0, 3, (2, 9, 10, 4))):
+        x = x.astype("float32")
+        pooled = to_numpy(compute_paths.max_pool(x, size, strides, padding))
+        assert (to_numpy(compute_paths.max_pool(x, size, strides, padding, True)) == pooled).all()
+        if BACKEND == "jax":
+            import jax
 
-        def gradient(training):
-            def loss(x):
-                return (compute_paths.max_pool(x, 3, 2, padding, training) ** 2).sum()
+            weights = rng.normal(size=pooled.shape).astype("float32")
 
-            return np.asarray(jax.grad(loss)(x))
+            def gradient(training):
+                def loss(x):
+                    return (compute_paths.max_pool(x, size, strides, padding, training) * weights).sum()
 
-        assert max_abs_diff(gradient(True), gradient(False)) < 1e-6
+                return np.asarray(jax.jit(jax.grad(loss))(x))
+
+            assert max_abs_diff(gradient(True), gradient(False)) < 1e-6
