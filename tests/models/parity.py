@@ -1,7 +1,7 @@
 """Shared checks of the parity tests: the measured error against a reference,
 and proof that the reference would catch a wrong detail."""
 
-from tests.conftest import BACKEND, max_abs_diff, to_numpy
+from tests.conftest import BACKEND, max_abs_diff, outputs_of
 from tests.torch_references import other_gelu, torch_logits, zeroed
 
 
@@ -39,7 +39,7 @@ def assert_torch_parity(label, model, reference, images, tolerance, min_std, tok
     """
     expected = torch_logits(reference, images)
     assert expected.std() > min_std, "logits too small to tell models apart"
-    logits = to_numpy(model(images))
+    logits = outputs_of(model, images)
     assert_matches(label, logits, expected, tolerance)
     wrongs = {"the other GELU": other_gelu(reference)}
     if token is not None:

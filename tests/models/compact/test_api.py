@@ -7,7 +7,7 @@ import pytest
 import keras_nest
 from keras_nest.models.compact import preprocess_input
 from keras_nest.presets.compact import COMPACT
-from tests.conftest import max_abs_diff, publish_locally, to_numpy
+from tests.conftest import max_abs_diff, outputs_of, publish_locally, to_numpy
 from tests.models.compact.reference import perturb, reference_model
 from tests.models.compact.test_parity import TOLERANCE
 from tests.models.parity import assert_matches
@@ -129,7 +129,7 @@ def test_named_weights_download_and_load(cifar_checkpoint, tmp_path, monkeypatch
     assert model.output_shape == (None, 100)
     assert cached.exists()
     expected = torch_logits(reference, images)
-    assert_matches("cct_7_3x1_32 by name", to_numpy(model(images)), expected, TOLERANCE)
+    assert_matches("cct_7_3x1_32 by name", outputs_of(model, images), expected, TOLERANCE)
 
     # Another class count: the backbone loads (SeqPool included), the head is fresh.
     fresh = keras_nest.create_model("cct_7_3x1_32", weights="cifar100", classes=10)
@@ -138,7 +138,7 @@ def test_named_weights_download_and_load(cifar_checkpoint, tmp_path, monkeypatch
     )
     fresh_backbone = keras.Model(fresh.input, fresh.get_layer("seq_pool").output)
     np.testing.assert_allclose(
-        to_numpy(backbone(images)), to_numpy(fresh_backbone(images)), atol=1e-5
+        outputs_of(backbone, images), outputs_of(fresh_backbone, images), atol=1e-5
     )
     assert fresh.output_shape == (None, 10)
 

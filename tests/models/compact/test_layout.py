@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import keras_nest
-from tests.conftest import to_numpy
+from tests.conftest import outputs_of
 from tests.models.compact.reference import perturb, reference_model
 from tests.models.compact.test_parity import TOLERANCE
 from tests.models.parity import assert_matches
@@ -78,4 +78,4 @@ def test_authors_state_dict_loads_and_matches(authors_checkpoint, wrapping, tmp_
     model = keras_nest.create_model("cct_7_3x1_32", weights=path, classifier_activation=None)
     images = np.random.default_rng(2).normal(size=(2, 32, 32, 3)).astype("float32")
     expected = torch_logits(reference, images)
-    assert_matches(f"cct_7_3x1_32 ({wrapping})", to_numpy(model(images)), expected, TOLERANCE)
+    assert_matches(f"cct_7_3x1_32 ({wrapping})", outputs_of(model, images), expected, TOLERANCE)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import keras_nest
-from tests.conftest import to_numpy
+from tests.conftest import outputs_of
 from tests.models.compact.reference import perturb, reference_model
 from tests.models.compact.test_parity import TOLERANCE
 from tests.models.parity import assert_matches
@@ -50,7 +50,7 @@ def test_learned_table_is_refused_and_its_variant_named(case, tmp_path):
     expected = torch_logits(reference, _images())
     assert expected.std() > 1.0
     label = f"{sine} checkpoint in {learnable}"
-    assert_matches(label, to_numpy(model(_images())), expected, TOLERANCE)
+    assert_matches(label, outputs_of(model, _images()), expected, TOLERANCE)
 
 
 def test_custom_sine_build_is_told_to_build_a_learnable_one(tmp_path):
@@ -74,5 +74,5 @@ def test_sine_checkpoints_load(table, tmp_path):
     torch.save(state, path)
     model = keras_nest.create_model("cct_2_3x2_32_sine", weights=path, classifier_activation=None)
     expected = torch_logits(reference, _images())
-    logits = to_numpy(model(_images()))
+    logits = outputs_of(model, _images())
     assert_matches(f"cct_2_3x2_32_sine, table {table}", logits, expected, TOLERANCE)

@@ -7,7 +7,14 @@ import pytest
 import keras_nest
 from keras_nest.models.nest import decode_predictions, preprocess_input
 from keras_nest.presets.nest import NEST
-from tests.conftest import flax_msgpack, max_abs_diff, publish_locally, to_numpy, tree_of
+from tests.conftest import (
+    flax_msgpack,
+    max_abs_diff,
+    outputs_of,
+    publish_locally,
+    to_numpy,
+    tree_of,
+)
 from tests.models.nest.reference import FLAX_FIXTURES, flax_fixture
 from tests.models.nest.test_parity import TOLERANCE
 from tests.models.parity import assert_matches
@@ -49,7 +56,7 @@ def test_headless_outputs(pooling, shape):
 def test_feature_map_is_normalised_final_level():
     model = keras_nest.Nest(**SMALL, include_top=False)
     images = np.random.default_rng(0).random((2, 32, 32, 3), dtype=np.float32)
-    features = to_numpy(model(images))
+    features = outputs_of(model, images)
     # LayerNorm with unit scale: every token has mean 0 and variance 1.
     np.testing.assert_allclose(features.mean(-1), 0, atol=1e-5)
     np.testing.assert_allclose(features.var(-1), 1, atol=1e-3)
@@ -113,7 +120,7 @@ def test_imagenet_weights_download_and_load(timm_tiny, tmp_path, monkeypatch):
 
     model = keras_nest.NestTiny(weights="imagenet", classifier_activation=None)
     expected = torch_logits(reference, images)
-    assert_matches("nest_tiny by name", to_numpy(model(images)), expected, TOLERANCE)
+    assert_matches("nest_tiny by name", outputs_of(model, images), expected, TOLERANCE)
     assert cached.exists()
 
     # Another class count: the backbone loads, the new head stays fresh.
@@ -121,7 +128,7 @@ def test_imagenet_weights_download_and_load(timm_tiny, tmp_path, monkeypatch):
     backbone = keras_nest.NestTiny(weights="imagenet", include_top=False, pooling="avg")
     fresh_backbone = keras.Model(fresh.input, fresh.get_layer("avg_pool").output)
     np.testing.assert_allclose(
-        to_numpy(backbone(images)), to_numpy(fresh_backbone(images)), atol=1e-5
+        outputs_of(backbone, images), outputs_of(fresh_backbone, images), atol=1e-5
     )
     assert fresh.output_shape == (None, 10)
 
@@ -160,7 +167,7 @@ def test_official_flax_training_checkpoint(tmp_path):
     model = keras_nest.Nest(
         **SMALL, weights=str(checkpoint), gelu="tanh", classifier_activation=None
     )
-    logits = to_numpy(model(arrays["input"]))
+    logits = outputs_of(model, arrays["input"])
     assert_matches("official training checkpoint", logits, arrays["logits_tanh_gelu"], TOLERANCE)
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import keras_nest
-from tests.conftest import to_numpy
+from tests.conftest import outputs_of
 from tests.models.nest.reference import FLAX_FIXTURES, flax_fixture
 from tests.models.parity import assert_matches, assert_tells_apart, assert_torch_parity
 from tests.torch_references import perturbed_timm, save_state_dict
@@ -39,7 +39,7 @@ def test_official_flax_parity(fixture, gelu):
     model = keras_nest.Nest(
         **FLAX_FIXTURES[fixture], gelu=gelu, weights=path, classifier_activation=None
     )
-    logits = to_numpy(model(arrays["input"]))
+    logits = outputs_of(model, arrays["input"])
     label = f"{fixture} ({gelu} GELU)"
     assert_matches(label, logits, expected, TOLERANCE)
     assert_tells_apart(label, logits, TOLERANCE, {"the other GELU": other})

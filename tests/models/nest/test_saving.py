@@ -8,13 +8,7 @@ import pytest
 
 import keras_nest
 from tests.backends import outputs_on_every_backend
-from tests.conftest import (
-    BACKEND,
-    assert_same_weights,
-    max_abs_diff,
-    perturb_weights,
-    to_numpy,
-)
+from tests.conftest import BACKEND, assert_same_weights, max_abs_diff, outputs_of, perturb_weights
 from tests.models.nest.reference import FLAX_FIXTURES, flax_fixture
 from tests.models.nest.test_parity import TOLERANCE
 
@@ -29,13 +23,13 @@ def test_keras_file_round_trip(name, tmp_path):
     model = perturb_weights(keras_nest.create_model(name))
     size = model.input_shape[1]
     images = np.random.default_rng(0).random((1, size, size, 3), dtype=np.float32)
-    expected = to_numpy(model(images))
+    expected = outputs_of(model, images)
     path = str(tmp_path / f"{name}.keras")
     model.save(path)
     reloaded = keras.saving.load_model(path)
     assert reloaded.name == name
     assert_same_weights(reloaded, model)
-    np.testing.assert_allclose(to_numpy(reloaded(images)), expected, atol=1e-6)
+    np.testing.assert_allclose(outputs_of(reloaded, images), expected, atol=1e-6)
     os.remove(path)
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import keras_nest
-from tests.conftest import flax_msgpack, to_numpy, tree_of
+from tests.conftest import flax_msgpack, outputs_of, tree_of
 from tests.models.parity import assert_matches
 from tests.models.vit.reference import flax_arrays, images
 from tests.models.vit.test_parity import TOLERANCE
@@ -56,7 +56,7 @@ def test_linen_names_load_and_match_timm(tmp_path):
     batch = images(32)
     expected = torch_logits(reference, batch)
     assert expected.std() > 0.5
-    assert_matches("linen names", to_numpy(reloaded(batch)), expected, TOLERANCE)
+    assert_matches("linen names", outputs_of(reloaded, batch), expected, TOLERANCE)
 
 
 def test_linen_names_default_to_the_tanh_gelu(tanh_vit, tmp_path):
@@ -65,7 +65,7 @@ def test_linen_names_default_to_the_tanh_gelu(tanh_vit, tmp_path):
     np.savez(path, **linen)
     reloaded = keras_nest.ViT(**TINY, weights=str(path), classifier_activation=None)
     assert reloaded.get_layer("block_0").gelu == "tanh"
-    logits = to_numpy(reloaded(images(32)))
+    logits = outputs_of(reloaded, images(32))
     assert_matches("linen names, tanh GELU", logits, expected, TOLERANCE)
 
 
@@ -96,7 +96,7 @@ def test_training_checkpoint_of_vit_jax(tanh_vit, tmp_path):
     path.write_bytes(flax_msgpack(train_checkpoint(linen)))
     reloaded = keras_nest.ViT(**TINY, weights=str(path), classifier_activation=None)
     assert reloaded.get_layer("block_0").gelu == "tanh"
-    logits = to_numpy(reloaded(images(32)))
+    logits = outputs_of(reloaded, images(32))
     assert_matches("train.py checkpoint", logits, expected, TOLERANCE)
 
 
@@ -142,5 +142,5 @@ def test_timm_keys_in_an_npz_default_to_the_exact_gelu(tmp_path):
     reloaded = keras_nest.ViT(**TINY, weights=str(path), classifier_activation=None)
     assert reloaded.get_layer("block_0").gelu == "exact"
     batch = images(32)
-    logits = to_numpy(reloaded(batch))
+    logits = outputs_of(reloaded, batch)
     assert_matches("timm keys in an .npz", logits, torch_logits(reference, batch), TOLERANCE)

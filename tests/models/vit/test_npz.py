@@ -8,7 +8,7 @@ import pytest
 
 import keras_nest
 from keras_nest.models.vit import save_npz
-from tests.conftest import max_abs_diff, to_numpy
+from tests.conftest import max_abs_diff, outputs_of, to_numpy
 from tests.models.parity import assert_matches
 from tests.models.vit.reference import flax_arrays, images, perturbed_vit
 from tests.models.vit.test_parity import TOLERANCE
@@ -28,7 +28,7 @@ def test_npz_written_by_keras_nest_loads_into_timm(tmp_path):
     batch = images(64)
     expected = torch_logits(reference, batch)
     assert expected.std() > 0.5
-    assert_matches("save_npz read by timm", to_numpy(model(batch)), expected, TOLERANCE)
+    assert_matches("save_npz read by timm", outputs_of(model, batch), expected, TOLERANCE)
 
 
 def test_npz_round_trip(tmp_path):
@@ -36,12 +36,12 @@ def test_npz_round_trip(tmp_path):
     path = tmp_path / "vit.npz"
     save_npz(model, path)
     batch = images(224)
-    expected = to_numpy(model(batch))
+    expected = outputs_of(model, batch)
     same = dict(pooling_mode="gap", num_layers=2, classifier_activation=None)
     # An .npz is an original checkpoint: GELU defaults to its tanh form.
     assert keras_nest.ViTTiny16(weights=str(path), **same).get_layer("block_0").gelu == "tanh"
     reloaded = keras_nest.ViTTiny16(weights=str(path), gelu="exact", **same)
-    assert max_abs_diff(to_numpy(reloaded(batch)), expected) == 0.0
+    assert max_abs_diff(outputs_of(reloaded, batch), expected) == 0.0
 
 
 # The original "gap" classifier, two layers at 64x64.
@@ -71,7 +71,7 @@ def test_original_layouts_of_timm_weights(layout, tmp_path):
         classes=10,
         classifier_activation=None,
     )
-    logits = to_numpy(model(batch))
+    logits = outputs_of(model, batch)
     assert_matches(f"{layout} layout of timm weights", logits, expected, TOLERANCE)
 
 

@@ -6,7 +6,7 @@ import pytest
 
 import keras_nest
 from tests.backends import outputs_on_every_backend
-from tests.conftest import BACKEND, assert_same_weights, max_abs_diff, perturb_weights, to_numpy
+from tests.conftest import BACKEND, assert_same_weights, max_abs_diff, outputs_of, perturb_weights
 from tests.models.vit.test_parity import TOLERANCE
 from tests.torch_references import perturbed_timm, save_state_dict, torch_logits
 
@@ -24,14 +24,14 @@ ROUND_TRIP = {
 def test_keras_file_round_trip(case, tmp_path):
     model = perturb_weights(keras_nest.ViTTiny16(**ROUND_TRIP[case]))
     images = np.random.default_rng(1).random((2, 64, 64, 3), dtype=np.float32)
-    expected = to_numpy(model(images))
+    expected = outputs_of(model, images)
     path = str(tmp_path / f"{case}.keras")
     model.save(path)
     reloaded = keras.saving.load_model(path)
     assert isinstance(reloaded, keras_nest.TransformerModel)
     assert reloaded.name == model.name and reloaded.count_params() == model.count_params()
     assert_same_weights(reloaded, model)
-    np.testing.assert_allclose(to_numpy(reloaded(images)), expected, atol=1e-6)
+    np.testing.assert_allclose(outputs_of(reloaded, images), expected, atol=1e-6)
 
 
 @pytest.mark.skipif(
