@@ -19,13 +19,19 @@ stage of any size compiles nothing new: at most
 ``1 + ceil(log2(batch_size / granule))`` batch shapes per exit, ever.
 Elsewhere (tensorflow's CPU ``tf.function`` frees the batch size after its
 second shape; torch runs eagerly) padding would be work for nothing: chunks
-of ``batch_size`` and the exact rest.
+of ``batch_size`` and the exact rest. There each exit traces its predict
+function at most twice, yet TensorFlow counts the traces of every exit's
+function together (they share their code) and would warn of "excessive
+retracing" on a cascade's first call; :meth:`DynamicPredictor.predict`
+keeps that one warning off the user's terminal.
 
 This module needs NumPy only; the model brings Keras.
 """
 
+import contextlib
 import dataclasses
 import itertools
+import logging
 
 import numpy as np
 
@@ -118,6 +124,10 @@ class DynamicPredictor:
             images: ``(n, H, W, C)`` array of ``n >= 1`` images, as the model takes them.
         """
         images = self._check_images(images)
+        with _quiet_about_exits_retracing():
+            return self._predict(images)
+
+    def _predict(self, images):
         n, last = images.shape[0], len(self.exit_models) - 1
         exits = np.full(n, last, dtype="int64")
         predictions = None
@@ -192,6 +202,24 @@ def cascade_exits(model, caller):
             f"got {type(model).__name__} {getattr(model, 'name', '')!r}."
         )
     return exit_models
+
+
+class _ExitsRetracingFilter(logging.Filter):
+    """Drops TensorFlow's warning that a function "triggered tf.function retracing"."""
+
+    def filter(self, record):
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def _quiet_about_exits_retracing():
+    """Within it, TensorFlow's logger drops its retracing warning (and only that)."""
+    logger, quiet = logging.getLogger("tensorflow"), _ExitsRetracingFilter()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
 
 
 def chunk_plan(count, batch_size, granule=None):

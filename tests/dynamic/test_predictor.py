@@ -1,6 +1,7 @@
 """DynamicPredictor against the full cascade, the work it really skips, and calibrate_thresholds."""
 
 import json
+import logging
 import math
 
 import keras
@@ -136,6 +137,25 @@ def test_everyone_leaving_at_exit_one_skips_the_rest(cascade, rows_run):
     result = DynamicPredictor(model, [0.0, 0.0], batch_size=BATCH, granule=GRANULE).predict(images)
     assert result.exit_counts.tolist() == [N, 0, 0]
     assert rows_run[1] == rows_run[2] == []
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="TensorFlow's retracing warning")
+def test_stage_sizes_trace_each_exit_twice_and_print_no_retracing_warning(cascade, caplog):
+    """TensorFlow counts the traces of all three exits' predict functions together: six,
+    over its threshold of five, though no exit traces more than twice."""
+    _, images, _, thresholds, exits = cascade
+    model = tiny_cascade()  # the cascade's weights, and no exit traced yet
+    predictor = DynamicPredictor(model, thresholds, batch_size=BATCH, granule=GRANULE)
+    for count in (N, 5, 21, N):
+        result = predictor.predict(images[:count])
+        np.testing.assert_array_equal(result.exits, exits[:count])
+    assert [m.predict_function.experimental_get_tracing_count() for m in model.exit_models] == [
+        2,
+        2,
+        2,
+    ]
+    assert not [record for record in caplog.records if "retracing" in record.getMessage()]
+    assert not logging.getLogger("tensorflow").filters  # only while predicting
 
 
 @pytest.mark.skipif(
