@@ -23,11 +23,11 @@ import re
 import statistics
 import time
 
-from benchmarks.report import append_rows, worker_row
+from benchmarks.report import cpu_kind, record, worker_row
 
 FIELDS = (
     "model", "implementation", "mode", "device", "precision", "batch", "image_size",
-    "images_per_second", "spread_low", "spread_high", "warmup_seconds", "peak_memory_mb",
+    "images_per_second", "spread_low", "spread_high", "warmup_seconds", "peak_memory_mb", "cpu",
 )  # fmt: skip
 TIMM_NAMES = {
     "nest_tiny": "nest_tiny_jx",
@@ -289,11 +289,13 @@ def main(argv=None):
         if "torch" in found:
             ratio = found["keras"]["images_per_second"] / found["torch"]["images_per_second"]
             print(f"{'':>16} {mode:>5} keras_nest / {args.against}: {ratio:.2f}x")
-    append_rows(rows, args.csv, FIELDS)
+    for row in rows:
+        row["cpu"] = cpu_kind()
+    record(rows, args.csv, FIELDS)
     device = re.sub(r"\W+", "_", rows[0]["device"]).strip("_").lower()
     png = args.png or os.path.join(os.path.dirname(args.csv), f"{args.model}_{device}.png")
     draw(rows, png)
-    print(f"wrote {args.csv} and {png}")
+    print(f"wrote {png}")
 
 
 if __name__ == "__main__":
