@@ -188,6 +188,7 @@ history = model.fit(
     epochs=recipe.epochs,
     steps_per_epoch=steps_per_epoch,
     validation_data=test_data,
+    shuffle=False,  # the pipeline shuffles each epoch itself
 )
 _, accuracy = model.evaluate(test_data, verbose=0)
 print(f"test accuracy after {recipe.epochs} epochs: {accuracy:.2%}")

@@ -150,7 +150,9 @@ optimizer = build_optimizer(
 )
 print(f"{optimizer.name}: {batches // ACCUMULATION} updates of {BATCH_SIZE * ACCUMULATION}")
 model.compile(optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-history = model.fit(train_data, epochs=epochs, validation_data=validation_data, verbose=2)
+history = model.fit(
+    train_data, epochs=epochs, validation_data=validation_data, shuffle=False, verbose=2
+)
 
 _, accuracy = model.evaluate(validation_data, verbose=0)
 print(f"validation accuracy: {accuracy:.2%}")

@@ -24,6 +24,7 @@ fails on these models once the batch dimension is free.
 """
 
 import os
+import warnings
 
 from keras_nest.export.checks import check_model_and_path
 
@@ -54,7 +55,9 @@ def export_onnx(model, path, *, opset=None, verbose=False):
     path = os.fspath(path)
     size = _check_exportable(model, path)
     signature = [keras.InputSpec(shape=(None, *size), dtype="float32", name="images")]
-    with exporting():
+    with exporting(), warnings.catch_warnings():
+        # Keras's tf2onnx patch asks NumPy for ``np.object``, which NumPy 2 warns of.
+        warnings.filterwarnings("ignore", "In the future `np.object`", FutureWarning)
         model.export(path, format="onnx", verbose=verbose, input_signature=signature,
                      opset_version=opset)  # fmt: skip
     _name_outputs(path, model.output_names)

@@ -28,3 +28,4 @@ def test_example_runs_at_reduced_size(script, tmp_path):
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     assert "Traceback" not in result.stderr, result.stderr[-4000:]
+    assert "Warning:" not in result.stderr, result.stderr[-4000:]  # Python's warnings
