@@ -46,8 +46,11 @@ def test_arguments_reach_the_blocks():
     np.testing.assert_allclose([b.drop_path for b in blocks], np.linspace(0, 0.2, 12))
     assert {(b.gelu, b.layer_norm_epsilon, b.num_heads) for b in blocks} == {("tanh", 1e-6, 6)}
     assert model.get_layer("pos_embed").embedding.shape == (1, 1 + 3 * 2, 384)
-    assert keras_nest.ViTLarge16().get_layer("block_0").dropout == 0.1  # as the original L
-    assert keras_nest.create_model("vit_base_patch16_384").input_shape == (None, 384, 384, 3)
+    # One block of each is enough to see the variant's settings arrive (and quick to build).
+    large = keras_nest.ViTLarge16(num_layers=1)
+    assert large.get_layer("block_0").dropout == 0.1  # as the original ViT-L
+    vit_384 = keras_nest.create_model("vit_base_patch16_384", num_layers=1)
+    assert vit_384.input_shape == (None, 384, 384, 3)
 
 
 def test_attention_scores_equal_timm_attention_maps(tmp_path):
