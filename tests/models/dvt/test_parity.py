@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tests.conftest import to_numpy
+from tests.conftest import outputs_of, to_numpy
 from tests.models.dvt.fixtures import FORMS, arrays, build, save_checkpoint
 from tests.models.parity import assert_matches, assert_tells_apart
 
@@ -25,7 +25,7 @@ def loaded(request, tmp_path_factory):
     )
     model = build(form, weights=path)
     _, images, _ = arrays(form)
-    return form, model, [to_numpy(out) for out in model(images)]
+    return form, model, outputs_of(model, images)
 
 
 def test_every_exit_matches_the_authors(loaded):
@@ -50,8 +50,8 @@ def test_reuse_is_what_the_fixture_checks(loaded):
                 if variable.path.endswith(("fc2/kernel", "fc2/bias")):
                     saved.append((variable, to_numpy(variable)))
                     variable.assign(np.zeros(variable.shape, variable.dtype))
-        outputs = model(images)
+        outputs = outputs_of(model, images)
         for variable, value in saved:
             variable.assign(value)
-        wrongs[f"no {part.split('/')[0]}"] = np.concatenate([to_numpy(o) for o in outputs[1:]])
+        wrongs[f"no {part.split('/')[0]}"] = np.concatenate(outputs[1:])
     assert_tells_apart(f"dvt {form}", np.concatenate(expected[1:]), TOLERANCE, wrongs)

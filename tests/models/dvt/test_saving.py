@@ -6,7 +6,7 @@ import pytest
 
 import keras_nest
 from tests.backends import outputs_on_every_backend
-from tests.conftest import BACKEND, assert_same_weights, max_abs_diff, perturb_weights, to_numpy
+from tests.conftest import BACKEND, assert_same_weights, max_abs_diff, outputs_of, perturb_weights
 
 pytestmark = pytest.mark.core
 
@@ -31,7 +31,7 @@ def test_keras_file_round_trip(case, tmp_path):
     model = perturb_weights(eval(CASES[case]))
     size = model.input_shape[1]
     images = np.random.default_rng(0).random((2, size, size, 3), dtype=np.float32)
-    expected = [to_numpy(out) for out in model(images)]
+    expected = outputs_of(model, images)
     path = str(tmp_path / "dvt.keras")
     model.save(path)
     reloaded = keras.saving.load_model(path)
@@ -39,8 +39,8 @@ def test_keras_file_round_trip(case, tmp_path):
     assert [m.name for m in reloaded.exit_models] == [m.name for m in model.exit_models]
     assert reloaded.count_params() == model.count_params()
     assert_same_weights(reloaded, model)
-    for ours, theirs in zip(reloaded(images), expected):
-        np.testing.assert_allclose(to_numpy(ours), theirs, atol=1e-5)
+    for ours, theirs in zip(outputs_of(reloaded, images), expected):
+        np.testing.assert_allclose(ours, theirs, atol=1e-5)
 
 
 def test_weights_file_round_trip(tmp_path):
@@ -60,7 +60,7 @@ def test_weights_file_gives_same_logits_on_every_backend(tmp_path):
     weights = str(tmp_path / "model.weights.h5")
     model.save_weights(weights)
     images = np.random.default_rng(1).random((2, 32, 32, 3), dtype=np.float32)
-    expected = [to_numpy(out) for out in model(images)]
+    expected = outputs_of(model, images)
     logits = outputs_on_every_backend(CASES["deit, both reuses"], weights, images, str(tmp_path))
     for backend, outputs in logits.items():
         for index, (ours, theirs) in enumerate(zip(outputs, expected), start=1):
