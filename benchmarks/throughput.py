@@ -289,8 +289,9 @@ def main(argv=None):
         if "torch" in found:
             ratio = found["keras"]["images_per_second"] / found["torch"]["images_per_second"]
             print(f"{'':>16} {mode:>5} keras_nest / {args.against}: {ratio:.2f}x")
+    cpu = cpu_kind()
     for row in rows:
-        row["cpu"] = cpu_kind()
+        row["cpu"] = cpu
     record(rows, args.csv, FIELDS)
     device = re.sub(r"\W+", "_", rows[0]["device"]).strip("_").lower()
     png = args.png or os.path.join(os.path.dirname(args.csv), f"{args.model}_{device}.png")

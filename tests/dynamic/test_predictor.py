@@ -149,11 +149,8 @@ def test_stage_sizes_trace_each_exit_twice_and_print_no_retracing_warning(cascad
     for count in (N, 5, 21, N):
         result = predictor.predict(images[:count])
         np.testing.assert_array_equal(result.exits, exits[:count])
-    assert [m.predict_function.experimental_get_tracing_count() for m in model.exit_models] == [
-        2,
-        2,
-        2,
-    ]
+    tracings = [m.predict_function.experimental_get_tracing_count() for m in model.exit_models]
+    assert tracings == [2, 2, 2]
     assert not [record for record in caplog.records if "retracing" in record.getMessage()]
     assert not logging.getLogger("tensorflow").filters  # only while predicting
 
