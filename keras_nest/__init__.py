@@ -10,8 +10,10 @@ import importlib
 import os
 import sys
 
-from keras_nest import presets  # plain data: no Keras
+from keras_nest import allocator, presets  # plain Python: no Keras
 from keras_nest.version import __version__
+
+allocator.keep_cpu_memory_for_reuse()  # before any TensorFlow op (allocator.py says why)
 
 
 def _is_command_line(argv, orig_argv):
