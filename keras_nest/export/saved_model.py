@@ -106,7 +106,10 @@ def export_saved_model(model, path, serving=None, thresholds=None, verbose=False
                 return classify(prepare(images), thresholds)
 
             archive.add_endpoint("serve_with_thresholds", serve_with_thresholds)
-        archive.write_out(str(path), verbose=verbose)
+        # Serving needs no gradients: tracing them for the saved functions took most of
+        # the time of writing (with JAX, of the converted program as well).
+        options = tf.saved_model.SaveOptions(experimental_custom_gradients=False)
+        archive.write_out(str(path), options=options, verbose=verbose)
     return str(path)
 
 
