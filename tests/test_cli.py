@@ -197,7 +197,7 @@ def test_digits_recipe_killed_and_rerun_reaches_95_percent_and_exports(tmp_path,
 
     run = _run_cli(args, workdir)
     stdout = run.communicate(timeout=900)[0]
-    assert run.returncode == 0
+    assert run.returncode == 0, stdout[-3000:]  # its stderr: in the captured output
     last_line = stdout.strip().splitlines()[-1]
     found = re.match(r"held-out accuracy after epoch 30 of 30: ([\d.]+)%", last_line)
     assert found, last_line
@@ -245,9 +245,7 @@ def assert_export_classifies_as_predict(workdir, tmp_path, capsys):
 @pytest.mark.skipif(
     keras.backend.backend() != "tensorflow", reason="runs once, in the tensorflow run"
 )
-def test_rerun_of_a_finished_run_changes_refused_and_length_extended(
-    tmp_path, capsys, monkeypatch
-):
+def test_rerun_of_a_finished_run_changes_refused_and_length_extended(tmp_path, capsys, monkeypatch):
     """Without the train extra (no tensorboard, no matplotlib) a run trains and says so
     once. Run again, it reports its result; with another batch size it is refused and its
     recipe.json kept; with more epochs it trains on, on the schedule of the new length."""
@@ -259,7 +257,7 @@ def test_rerun_of_a_finished_run_changes_refused_and_length_extended(
     args = ["train", "--workdir", workdir, "--set", "batch_size=128", "--verbose", "2"]
     assert main(args + ["--set", "epochs=1"]) == 0
     out = capsys.readouterr().out
-    missing = 'Training without TensorBoard logs and curves.png (tensorboard and matplotlib not '
+    missing = "Training without TensorBoard logs and curves.png (tensorboard and matplotlib not "
     missing += 'installed: pip install "keras-nest[train]").'
     assert out.count(missing) == 1, out
     assert not {"logs", "curves.png"} & set(os.listdir(workdir))

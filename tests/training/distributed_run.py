@@ -22,7 +22,9 @@ import sys
 FIRST_STEPS = 8
 
 
-def main(devices, workdir, process_id=None, num_processes=None, port=None):
+def run(devices, workdir, process_id=None, num_processes=None, port=None):
+    """The run's result: ``{"replicas", "description", "history"}``. With one device it
+    may run in a process that has started its backend already."""
     backend = os.environ["KERAS_BACKEND"]
     if backend == "jax" and devices > 1:
         os.environ["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
@@ -73,16 +75,12 @@ def main(devices, workdir, process_id=None, num_processes=None, port=None):
     )
     callbacks = [SaveFirstWeights()]
     _, history = train(recipe, workdir, verbose=0, replicas=replicas, callbacks=callbacks)
-    print(
-        json.dumps(
-            {
-                "replicas": replicas.num_replicas,
-                "description": replicas.description,
-                "history": history,
-            }
-        )
-    )
+    return {
+        "replicas": replicas.num_replicas,
+        "description": replicas.description,
+        "history": history,
+    }
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), sys.argv[2], *map(int, sys.argv[3:]))
+    print(json.dumps(run(int(sys.argv[1]), sys.argv[2], *map(int, sys.argv[3:]))))

@@ -18,7 +18,7 @@ import tensorflow as tf
 from keras_nest import distribute
 from tests.backends import REPO
 from tests.conftest import BACKEND
-from tests.training.distributed_run import FIRST_STEPS
+from tests.training.distributed_run import FIRST_STEPS, run
 
 RUN_SECONDS = 600  # the longest a run of tests/training/distributed_run.py may take
 ENVIRONMENT = {**os.environ, "KERAS_BACKEND": BACKEND, "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -36,7 +36,8 @@ def _printed(stdout):
 
 
 def _history(devices, workdir):
-    """The result of ``tests/training/distributed_run.py`` on ``devices`` devices."""
+    """The result of ``tests/training/distributed_run.py`` on ``devices`` devices, run in a
+    process of its own (the devices are set before the backend starts)."""
     result = subprocess.run(
         _command(devices, workdir),
         cwd=REPO,
@@ -150,7 +151,7 @@ def _assert_same_first_steps(workdir, expected_workdir):
 
 @pytest.mark.skipif(BACKEND not in ("jax", "tensorflow"), reason="data parallel: jax, tensorflow")
 def test_four_devices_follow_the_single_device_trajectory(tmp_path, four_devices):
-    single = _history(1, tmp_path)
+    single = run(1, tmp_path)  # in this process: one device needs no process of its own
     parallel_workdir, parallel = four_devices
     assert single["replicas"] == 1
     assert parallel["replicas"] == 4, parallel["description"]
