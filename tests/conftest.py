@@ -56,7 +56,7 @@ def _seed():
 @pytest.fixture(autouse=True, scope="module")
 def _release_models_after_each_module():
     """Frees Keras's global state (traced functions, graphs) when a test module ends,
-    so the three backends' suites fit in memory side by side."""
+    so that a worker's memory does not grow over the suite."""
     yield
     keras.backend.clear_session()
 

@@ -27,7 +27,8 @@ def run(devices, workdir, process_id=None, num_processes=None, port=None):
     may run in a process that has started its backend already."""
     backend = os.environ["KERAS_BACKEND"]
     if backend == "jax" and devices > 1:
-        os.environ["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+        flag = f"--xla_force_host_platform_device_count={devices}"
+        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flag}"  # keeps the suite's
     import tensorflow as tf
 
     if backend == "tensorflow" and devices > 1:

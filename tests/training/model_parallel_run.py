@@ -97,7 +97,8 @@ def _error(function):
 
 def main():
     os.environ["KERAS_BACKEND"] = "jax"
-    os.environ["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={DATA * MODEL}"
+    flag = f"--xla_force_host_platform_device_count={DATA * MODEL}"
+    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flag}"  # keeps the suite's
     import numpy as np
 
     from keras_nest import distribute
