@@ -16,6 +16,30 @@ DECAY_EXCLUSIONS = {
 }
 
 
+@keras.saving.register_keras_serializable(package="keras_nest")
+class AdamW(keras.optimizers.AdamW):
+    """``keras.optimizers.AdamW`` that evaluates a learning-rate schedule once per step.
+
+    Keras's weight decay reads ``learning_rate`` once per variable, so a schedule runs once
+    per variable: each run adds its ops to the traced train step. Here the decay of all
+    variables reads the one value of the step; the updates are the same.
+    """
+
+    _step_learning_rate = None  # the step's learning rate while the weight decay runs
+
+    def _apply_weight_decay(self, variables):
+        self._step_learning_rate = self._get_current_learning_rate()
+        try:
+            super()._apply_weight_decay(variables)
+        finally:
+            self._step_learning_rate = None
+
+    def _get_current_learning_rate(self):
+        if self._step_learning_rate is not None:
+            return self._step_learning_rate
+        return super()._get_current_learning_rate()
+
+
 def build_optimizer(
     model,
     learning_rate,
@@ -61,7 +85,7 @@ def build_optimizer(
         return keras.optimizers.SGD(momentum=momentum, **common)
     if kind != "adamw":
         raise ValueError(f"kind must be one of {list(OPTIMIZERS)}, got {kind!r}.")
-    optimizer = keras.optimizers.AdamW(weight_decay=weight_decay, epsilon=1e-8, **common)
+    optimizer = AdamW(weight_decay=weight_decay, epsilon=1e-8, **common)
     apply_decay_exclusions(optimizer, model, exclude_from_decay)
     return optimizer
 

@@ -1,5 +1,6 @@
 """Recipes (checked values, warm-up in proportion), the warmup-cosine schedule, the
-optimizers' weight-decay exclusions and the learning-curve figure."""
+optimizers (weight-decay exclusions, one schedule reading per step) and the learning-curve
+figure."""
 
 import inspect
 import math
@@ -17,6 +18,7 @@ from keras_nest.training import (
     resolve_recipe,
 )
 from keras_nest.training.callbacks import plot_history
+from keras_nest.training.optimizer import AdamW
 from keras_nest.training.trainer import _recipe_json, _schedule
 
 
@@ -55,6 +57,42 @@ def test_weight_decay_exclusions_follow_each_paper():
     assert isinstance(sgd, keras.optimizers.SGD) and sgd.global_clipnorm == 1.0
     with pytest.raises(ValueError, match="Unknown weight-decay exclusions"):
         build_optimizer(cct, 1e-3, exclude_from_decay=("norms",))
+
+
+class CountedSchedule(WarmupCosineDecay):
+    """The warmup-cosine schedule, counting its evaluations."""
+
+    calls = 0
+
+    def __call__(self, step):
+        CountedSchedule.calls += 1
+        return super().__call__(step)
+
+
+@pytest.mark.core
+def test_adamw_reads_the_schedule_once_per_step_and_updates_as_keras_adamw():
+    random = np.random.default_rng(0)
+    shapes = [(3, 4), (4,), (2, 3, 4), (5,), (6, 2)]
+    start = [random.normal(size=shape).astype("float32") for shape in shapes]
+    grads = [[random.normal(size=shape).astype("float32") for shape in shapes] for _ in range(4)]
+    results = []
+    for optimizer in (
+        AdamW(CountedSchedule(1e-2, 10, warmup_steps=3), weight_decay=0.05),
+        keras.optimizers.AdamW(WarmupCosineDecay(1e-2, 10, warmup_steps=3), weight_decay=0.05),
+    ):
+        variables = [keras.Variable(value) for value in start]
+        optimizer.exclude_from_weight_decay(var_list=variables[1:2])
+        for step_grads in grads:  # the rate changes every step: a stale one would show
+            optimizer.apply_gradients(zip(map(keras.ops.convert_to_tensor, step_grads), variables))
+        results.append([keras.ops.convert_to_numpy(v) for v in variables])
+    assert CountedSchedule.calls == 2 * len(grads)  # the decay's reading and the update's
+    for ours, theirs, first in zip(*results, start):
+        assert np.abs(theirs - first).max() > 1e-3
+        np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-7)
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(
+        AdamW(WarmupCosineDecay(1e-2, 10), weight_decay=0.05)
+    ))  # fmt: skip
+    assert type(restored) is AdamW and restored.weight_decay == 0.05
 
 
 def test_recipes_carry_the_papers_numbers():
