@@ -60,12 +60,14 @@ def test_weight_decay_exclusions_follow_each_paper():
 
 
 class CountedSchedule(WarmupCosineDecay):
-    """The warmup-cosine schedule, counting its evaluations."""
+    """The warmup-cosine schedule, counting its evaluations in ``calls``."""
 
-    calls = 0
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.calls = 0
 
     def __call__(self, step):
-        CountedSchedule.calls += 1
+        self.calls += 1
         return super().__call__(step)
 
 
@@ -76,8 +78,9 @@ def test_adamw_reads_the_schedule_once_per_step_and_updates_as_keras_adamw():
     start = [random.normal(size=shape).astype("float32") for shape in shapes]
     grads = [[random.normal(size=shape).astype("float32") for shape in shapes] for _ in range(4)]
     results = []
+    counted = CountedSchedule(1e-2, 10, warmup_steps=3)
     for optimizer in (
-        AdamW(CountedSchedule(1e-2, 10, warmup_steps=3), weight_decay=0.05),
+        AdamW(counted, weight_decay=0.05),
         keras.optimizers.AdamW(WarmupCosineDecay(1e-2, 10, warmup_steps=3), weight_decay=0.05),
     ):
         variables = [keras.Variable(value) for value in start]
@@ -85,7 +88,7 @@ def test_adamw_reads_the_schedule_once_per_step_and_updates_as_keras_adamw():
         for step_grads in grads:  # the rate changes every step: a stale one would show
             optimizer.apply_gradients(zip(map(keras.ops.convert_to_tensor, step_grads), variables))
         results.append([keras.ops.convert_to_numpy(v) for v in variables])
-    assert CountedSchedule.calls == 2 * len(grads)  # the decay's reading and the update's
+    assert counted.calls == 2 * len(grads)  # the decay's reading and the update's
     for ours, theirs, first in zip(*results, start):
         assert np.abs(theirs - first).max() > 1e-3
         np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-7)
