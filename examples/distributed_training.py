@@ -2,7 +2,7 @@
 Title: Data-parallel training on several devices
 Author: keras_nest team
 Date created: 2026/12/04
-Last modified: 2026/12/04
+Last modified: 2026/12/07
 Description: Train a Compact Convolutional Transformer on every GPU, TPU core or virtual CPU device.
 Accelerator: GPU
 Full run: KERAS_BACKEND=jax python examples/distributed_training.py
@@ -50,7 +50,6 @@ IMAGE_SIZE = 16
 
 import keras
 import matplotlib.pyplot as plt
-import tensorflow as tf
 
 import keras_nest
 from keras_nest.data import load_dataset
@@ -59,29 +58,17 @@ from keras_nest.data import load_dataset
 ### Optional: virtual CPU devices
 
 On a machine with GPUs or a TPU this cell changes nothing (`auto()` finds the accelerators by
-itself) and can be skipped. On a CPU alone, it splits the processor into `VIRTUAL_DEVICES`
-devices, which is enough to see data parallelism at work (though not to gain speed: the devices
-share the same cores). It has to run before the backend starts computing, so in a notebook
-restart the kernel to change it.
+itself) and can be skipped. On a CPU alone, `keras_nest.distribute.virtual_cpu_devices` splits the
+processor into `VIRTUAL_DEVICES` devices, which is enough to see data parallelism at work (though
+not to gain speed: the devices share the same cores). It has to run before the backend starts
+computing, so in a notebook restart the kernel to change it.
 
 - **JAX**: XLA's `--xla_force_host_platform_device_count` flag makes that many CPU devices. It
   shapes only JAX's CPU platform, which JAX does not train on when it has GPUs or TPU cores.
 - **TensorFlow**: logical devices of the one physical CPU, made only when no GPU is visible.
 """
 
-
-def add_virtual_cpu_devices(count):
-    """Splits the CPU into ``count`` devices, for a demonstration without accelerators."""
-    if keras.backend.backend() == "jax":
-        flag = f"--xla_force_host_platform_device_count={count}"
-        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flag}"
-    elif keras.backend.backend() == "tensorflow" and not tf.config.list_physical_devices("GPU"):
-        cpu = tf.config.list_physical_devices("CPU")[0]
-        virtual = [tf.config.LogicalDeviceConfiguration()] * count
-        tf.config.set_logical_device_configuration(cpu, virtual)
-
-
-add_virtual_cpu_devices(VIRTUAL_DEVICES)
+keras_nest.distribute.virtual_cpu_devices(VIRTUAL_DEVICES)
 
 """
 ## Pick the devices
@@ -173,7 +160,7 @@ with replicas.scope():
         0.0, steps, warmup_target=3e-3, warmup_steps=steps // 10
     )
     model.compile(
-        optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.05),
+        optimizer=keras_nest.training.AdamW(schedule, weight_decay=0.05),
         loss="sparse_categorical_crossentropy",
         weighted_metrics=["accuracy"],
     )

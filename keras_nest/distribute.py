@@ -16,12 +16,12 @@ for every recipe.
 
 - **JAX**: ``keras.distribution.DataParallel`` over all devices of the
   default platform (GPUs, TPU cores, or CPU devices made with
-  ``XLA_FLAGS=--xla_force_host_platform_device_count=N``). Several hosts
+  :func:`virtual_cpu_devices`). Several hosts
   join through ``keras.distribution.initialize`` first (see
   :func:`initialize`); each then reads its share of every global batch.
 - **TensorFlow**: ``TPUStrategy`` when a TPU is reachable, else
-  ``MirroredStrategy`` when there are several GPUs (or several logical CPU
-  devices), else the default strategy.
+  ``MirroredStrategy`` when there are several GPUs (or several CPU devices
+  made with :func:`virtual_cpu_devices`), else the default strategy.
 - **PyTorch**: Keras has no data-parallel ``fit`` on this backend: one device.
 
 Batches stay global: a pipeline yields the global batch and each of the
@@ -257,6 +257,44 @@ def initialize(job_addresses=None, num_processes=None, process_id=None):
             "tf.distribute cluster resolver (TF_CONFIG), with PyTorch torchrun."
         )
     keras.distribution.initialize(job_addresses, num_processes, process_id)
+
+
+def virtual_cpu_devices(count):
+    """Splits the CPU into ``count`` devices, so that data or model parallelism runs (though
+    gains no speed: they share the same cores) on a machine without accelerators.
+
+    Call it before the backend computes anything (in a notebook, right after
+    a kernel restart), then :func:`auto` or :func:`model_parallel` finds them.
+
+    - **JAX**: appends XLA's ``--xla_force_host_platform_device_count`` to
+      ``XLA_FLAGS``. It shapes only JAX's CPU platform, which JAX does not
+      train on when it has GPUs or TPU cores.
+    - **TensorFlow**: logical devices of the one physical CPU, made only when
+      no GPU is visible.
+    - **PyTorch**: Keras trains on one device; this does nothing.
+
+    Raises:
+        RuntimeError: TensorFlow has started its devices already.
+    """
+    backend = keras.backend.backend()
+    if backend == "jax":
+        flag = f"--xla_force_host_platform_device_count={count}"
+        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flag}".strip()
+    elif backend == "tensorflow":
+        import tensorflow as tf
+
+        if tf.config.list_physical_devices("GPU"):
+            return
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        try:
+            tf.config.set_logical_device_configuration(
+                cpu, [tf.config.LogicalDeviceConfiguration()] * count
+            )
+        except RuntimeError as error:
+            raise RuntimeError(
+                f"virtual_cpu_devices({count}) came after TensorFlow started its devices: "
+                "call it before building or running anything (in a notebook, restart the kernel)."
+            ) from error
 
 
 def _jax_replicas(devices):

@@ -25,20 +25,12 @@ FIRST_STEPS = 8
 def run(devices, workdir, process_id=None, num_processes=None, port=None):
     """The run's result: ``{"replicas", "description", "history"}``. With one device it
     may run in a process that has started its backend already."""
-    backend = os.environ["KERAS_BACKEND"]
-    if backend == "jax" and devices > 1:
-        flag = f"--xla_force_host_platform_device_count={devices}"
-        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flag}"  # keeps the suite's
-    import tensorflow as tf
-
-    if backend == "tensorflow" and devices > 1:
-        cpu = tf.config.list_physical_devices("CPU")[0]
-        logical = [tf.config.LogicalDeviceConfiguration()] * devices
-        tf.config.set_logical_device_configuration(cpu, logical)
-
     import keras
 
     from keras_nest import distribute
+
+    if devices > 1:
+        distribute.virtual_cpu_devices(devices)  # keeps the suite's other XLA flags
     from keras_nest.training import resolve_recipe, train
 
     import numpy as np

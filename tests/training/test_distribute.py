@@ -212,3 +212,15 @@ def test_one_device_here():
     if BACKEND != "jax":
         with pytest.raises(ValueError, match="joins JAX processes"):
             distribute.initialize()
+
+
+def test_virtual_cpu_devices_keep_other_xla_flags_and_come_before_tensorflow_starts(monkeypatch):
+    monkeypatch.setenv("XLA_FLAGS", "--xla_backend_optimization_level=0")
+    if BACKEND == "tensorflow":
+        tf.config.list_logical_devices("CPU")  # starts TensorFlow's devices
+        with pytest.raises(RuntimeError, match=r"virtual_cpu_devices\(3\) came after TensorFlow"):
+            distribute.virtual_cpu_devices(3)
+    else:
+        distribute.virtual_cpu_devices(3)
+    expected = {"jax": " --xla_force_host_platform_device_count=3"}.get(BACKEND, "")
+    assert os.environ["XLA_FLAGS"] == "--xla_backend_optimization_level=0" + expected
