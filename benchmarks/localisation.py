@@ -101,7 +101,7 @@ def train(model, train_digits, epochs, seed, copies=2, batch_size=32, learning_r
         0.0, steps, warmup_target=learning_rate, warmup_steps=steps // 10
     )
     model.compile(
-        keras.optimizers.AdamW(schedule, weight_decay=0.05),
+        keras_nest.training.AdamW(schedule, weight_decay=0.05),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
@@ -115,7 +115,9 @@ def train(model, train_digits, epochs, seed, copies=2, batch_size=32, learning_r
 
 def explanations(model, images):
     """``{method: Explanation}`` for every method the table compares."""
-    results = {f"gradcat ({score})": explain.gradcat(model, images, score=score) for score in SCORES}
+    results = {
+        f"gradcat ({score})": explain.gradcat(model, images, score=score) for score in SCORES
+    }
     results["gradcam"] = explain.gradcam(model, images)
     return results
 
@@ -141,7 +143,9 @@ def main(argv=None):
     parser.add_argument(
         "--figure", default=os.path.join(REPO, "benchmarks", "results", "localisation.png")
     )
-    parser.add_argument("--json", default=os.path.join(REPO, "benchmarks", "results", "localisation.json"))
+    parser.add_argument(
+        "--json", default=os.path.join(REPO, "benchmarks", "results", "localisation.json")
+    )
     args = parser.parse_args(argv)
     train_digits, (scans, labels) = digit_split()
     images, labels, boxes = noisy_canvas(scans, labels, seed=12345)
@@ -151,9 +155,11 @@ def main(argv=None):
         model = localisation_nest(seed)
         train(model, train_digits, args.epochs, seed)
         runs.append(pointing_table(model, images, labels, boxes))
-        print(f"seed {seed}: {time.perf_counter() - start:.0f} s, " + ", ".join(
-            f"{method} {value:.3f}" for method, value in runs[-1].items()
-        ), flush=True)
+        print(
+            f"seed {seed}: {time.perf_counter() - start:.0f} s, "
+            + ", ".join(f"{method} {value:.3f}" for method, value in runs[-1].items()),
+            flush=True,
+        )
     shown = slice(0, 8)
     for method in ("gradcat (absolute)", "gradcam"):
         result = explanations(model, images[shown])[method]
@@ -167,10 +173,18 @@ def main(argv=None):
         }
         for method in runs[0]
     }
-    report = {"machine": machine(), "backend": keras.backend.backend(), "seeds": args.seeds,
-              "epochs": args.epochs, "validation_images": len(labels), "results": summary}
-    print(f"\n{report['machine']}, {report['backend']}, {len(args.seeds)} seeds, "
-          f"{len(labels)} validation digits")
+    report = {
+        "machine": machine(),
+        "backend": keras.backend.backend(),
+        "seeds": args.seeds,
+        "epochs": args.epochs,
+        "validation_images": len(labels),
+        "results": summary,
+    }
+    print(
+        f"\n{report['machine']}, {report['backend']}, {len(args.seeds)} seeds, "
+        f"{len(labels)} validation digits"
+    )
     print("| method | pointing-game hits (mean, min-max) |\n|---|---|")
     for method, value in summary.items():
         print(f"| {method} | {value['mean']:.1%} ({value['min']:.1%}-{value['max']:.1%}) |")

@@ -2,7 +2,7 @@
 Title: Anytime and dynamic inference with the Dynamic Vision Transformer
 Author: keras_nest team
 Date created: 2026/12/04
-Last modified: 2026/12/04
+Last modified: 2026/12/07
 Description: Train a DVT cascade, read every exit, calibrate its thresholds and time early exits.
 Accelerator: None
 Full run: KERAS_BACKEND=jax python examples/dvt_anytime.py
@@ -128,7 +128,9 @@ schedule = keras.optimizers.schedules.CosineDecay(
     0.0, steps - steps // 10, warmup_target=3e-3, warmup_steps=steps // 10
 )
 loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-model.compile(keras.optimizers.AdamW(schedule, weight_decay=0.05), loss=[loss] * len(TOKEN_GRIDS))
+model.compile(
+    keras_nest.training.AdamW(schedule, weight_decay=0.05), loss=[loss] * len(TOKEN_GRIDS)
+)
 start = time.perf_counter()
 for epoch in range(1, EPOCHS + 1):
     history = model.fit(

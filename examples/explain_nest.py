@@ -2,7 +2,7 @@
 Title: Explaining NesT with GradCAT, Grad-CAM and attention rollout
 Author: keras_nest team
 Date created: 2026/12/04
-Last modified: 2026/12/04
+Last modified: 2026/12/07
 Description: Where NesT looks: GradCAT's walk down its tree against Grad-CAM and attention rollout.
 Accelerator: None
 Full run: KERAS_BACKEND=jax python examples/explain_nest.py
@@ -140,7 +140,7 @@ def train(model):
         0.0, steps, warmup_target=2e-3, warmup_steps=max(steps // 10, 1)
     )
     model.compile(
-        keras.optimizers.AdamW(schedule, weight_decay=0.05),
+        keras_nest.training.AdamW(schedule, weight_decay=0.05),
         loss="sparse_categorical_crossentropy",
     )
     for _ in range(EPOCHS):

@@ -2,7 +2,7 @@
 Title: Export a vision transformer for serving: SavedModel, ONNX and LiteRT
 Author: keras_nest team
 Date created: 2026/12/04
-Last modified: 2026/12/04
+Last modified: 2026/12/07
 Description: Train a small CCT, export it three ways and check each export against Keras.
 Accelerator: None
 Full run: python examples/export_and_serve.py  (30 epochs, 3 min on 2 CPU cores; needs onnxruntime, tf2onnx, ai-edge-litert)
@@ -90,7 +90,7 @@ model = keras_nest.CCT(
 steps = EPOCHS * (len(x_train) // BATCH_SIZE)
 schedule = WarmupCosineDecay(3e-3, steps, warmup_steps=steps // 10)
 model.compile(
-    keras.optimizers.AdamW(schedule, weight_decay=0.05),
+    keras_nest.training.AdamW(schedule, weight_decay=0.05),
     loss="sparse_categorical_crossentropy",
     metrics=["accuracy"],
 )

@@ -2,7 +2,7 @@
 Title: NesT from scratch on real handwritten digits
 Author: keras_nest team
 Date created: 2026/11/02
-Last modified: 2026/12/04
+Last modified: 2026/12/07
 Description: Train a small nested transformer on scikit-learn's digits in a minute, save and reload it.
 Accelerator: None
 Full run: python examples/train_digits.py  (the `make demo` job: 8 epochs, about 1 minute on 2 CPU cores)
@@ -79,7 +79,8 @@ print(f"{model.name}: {model.count_params():,} parameters")
 ## Training
 
 AdamW with weight decay 0.05; the learning rate warms up linearly over the first 10% of the
-steps to 2e-3, then follows a cosine to 0.
+steps to 2e-3, then follows a cosine to 0. `keras_nest.training.AdamW` is Keras's AdamW that
+evaluates the schedule once per step (Keras's own weight decay evaluates it once per variable).
 """
 
 steps = EPOCHS * (len(x_train) // BATCH_SIZE)
@@ -88,7 +89,7 @@ schedule = keras.optimizers.schedules.CosineDecay(
     0.0, steps - warmup, warmup_target=2e-3, warmup_steps=warmup
 )
 model.compile(
-    optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.05),
+    optimizer=keras_nest.training.AdamW(schedule, weight_decay=0.05),
     loss="sparse_categorical_crossentropy",
     metrics=["accuracy"],
 )

@@ -50,7 +50,7 @@ def test_every_exit_learns_digits_and_a_larger_budget_buys_accuracy():
         0.0, steps - steps // 10, warmup_target=3e-3, warmup_steps=steps // 10
     )
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    model.compile(keras.optimizers.AdamW(schedule, weight_decay=0.05), loss=[loss] * 3)
+    model.compile(keras_nest.training.AdamW(schedule, weight_decay=0.05), loss=[loss] * 3)
     data = shifted_batches(x_train, y_train, exits=3)
     model.fit(data, steps_per_epoch=len(x_train) // BATCH, epochs=EPOCHS, shuffle=False, verbose=0)
 
