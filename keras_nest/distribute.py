@@ -274,10 +274,18 @@ def virtual_cpu_devices(count):
     - **PyTorch**: Keras trains on one device; this does nothing.
 
     Raises:
-        RuntimeError: TensorFlow has started its devices already.
+        RuntimeError: the backend has started its devices already.
     """
+    too_late = (
+        f"virtual_cpu_devices({count}) came after {keras.backend.backend()} started its devices: "
+        "call it before building or running anything (in a notebook, restart the kernel)."
+    )
     backend = keras.backend.backend()
     if backend == "jax":
+        from jax._src import xla_bridge  # JAX has no public way to ask this
+
+        if xla_bridge.backends_are_initialized():
+            raise RuntimeError(too_late)
         flag = f"--xla_force_host_platform_device_count={count}"
         os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flag}".strip()
     elif backend == "tensorflow":
@@ -291,10 +299,7 @@ def virtual_cpu_devices(count):
                 cpu, [tf.config.LogicalDeviceConfiguration()] * count
             )
         except RuntimeError as error:
-            raise RuntimeError(
-                f"virtual_cpu_devices({count}) came after TensorFlow started its devices: "
-                "call it before building or running anything (in a notebook, restart the kernel)."
-            ) from error
+            raise RuntimeError(too_late) from error
 
 
 def _jax_replicas(devices):

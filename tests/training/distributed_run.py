@@ -26,14 +26,13 @@ def run(devices, workdir, process_id=None, num_processes=None, port=None):
     """The run's result: ``{"replicas", "description", "history"}``. With one device it
     may run in a process that has started its backend already."""
     import keras
+    import numpy as np
 
     from keras_nest import distribute
+    from keras_nest.training import resolve_recipe, train
 
     if devices > 1:
         distribute.virtual_cpu_devices(devices)  # keeps the suite's other XLA flags
-    from keras_nest.training import resolve_recipe, train
-
-    import numpy as np
 
     class SaveFirstWeights(keras.callbacks.Callback):
         """Saves all weights, flattened, before training and after ``FIRST_STEPS`` updates."""
