@@ -276,11 +276,11 @@ def virtual_cpu_devices(count):
     Raises:
         RuntimeError: the backend has started its devices already.
     """
+    backend = keras.backend.backend()
     too_late = (
-        f"virtual_cpu_devices({count}) came after {keras.backend.backend()} started its devices: "
+        f"virtual_cpu_devices({count}) came after {backend} started its devices: "
         "call it before building or running anything (in a notebook, restart the kernel)."
     )
-    backend = keras.backend.backend()
     if backend == "jax":
         from jax._src import xla_bridge  # JAX has no public way to ask this
 

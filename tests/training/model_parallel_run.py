@@ -100,9 +100,9 @@ def main():
     import numpy as np
 
     from keras_nest import distribute
+    from keras_nest.models.vit import ViT
 
     distribute.virtual_cpu_devices(DATA * MODEL)  # keeps the suite's other XLA flags
-    from keras_nest.models.vit import ViT
 
     replicas = distribute.model_parallel(MODEL)
     random = np.random.default_rng(0)
