@@ -28,6 +28,9 @@ class Augmentation:
         rotate: random turns up to this fraction of a full turn (0: off).
         randaugment_ops: operations per image (0: no RandAugment).
         randaugment_magnitude: their strength, out of 10.
+        randaugment_fill: the grey that shear, shift and turn leave where
+            they uncover the image (the papers' 128; see
+            :func:`~keras_nest.data.randaugment.papers_randaugment`).
         mixup_alpha: MixUp's alpha (0: off).
         cutmix_alpha: CutMix's alpha (0: off).
         switch_prob: with both on, the chance a batch takes MixUp over CutMix.
@@ -53,6 +56,7 @@ class Augmentation:
     rotate: float = 0.0
     randaugment_ops: int = 2
     randaugment_magnitude: float = 9.0
+    randaugment_fill: float = 128.0
     mixup_alpha: float = 0.8
     cutmix_alpha: float = 1.0
     switch_prob: float = 0.5
@@ -92,7 +96,8 @@ class Augmentation:
 
         Keras layers, except RandAugment: a
         :class:`~keras_nest.data.randaugment.PerImageRandAugment` around
-        ``keras.layers.RandAugment``, so that every image draws its own operations;
+        ``keras.layers.RandAugment`` (with the papers' constant fill), so that
+        every image draws its own operations;
         and erasing: :class:`~keras_nest.data.erasing.Erasing`, Keras's
         ``RandomErasing`` on the images drawn to be erased, computed only in
         their boxes.
@@ -101,7 +106,7 @@ class Augmentation:
 
         from keras_nest.data.erasing import Erasing
         from keras_nest.data.per_image import seed_offset
-        from keras_nest.data.randaugment import PerImageRandAugment
+        from keras_nest.data.randaugment import PerImageRandAugment, papers_randaugment
 
         layers = []
         if self.translate:
@@ -113,11 +118,8 @@ class Augmentation:
         if self.rotate:
             layers.append(keras.layers.RandomRotation(self.rotate, fill_mode="constant", seed=seed))
         if self.randaugment_ops:
-            randaugment = keras.layers.RandAugment(
-                value_range=(0, 255),
-                num_ops=self.randaugment_ops,
-                factor=self.randaugment_magnitude / 10.0,
-                seed=seed,
+            randaugment = papers_randaugment(
+                self.randaugment_ops, self.randaugment_magnitude, self.randaugment_fill, seed
             )
             layers.append(PerImageRandAugment(randaugment, seed_offset(seed, 1)))
         layers.extend(self.extra_layers)

@@ -2,6 +2,39 @@
 
 from keras_nest.data.per_image import apply_by_group
 
+# keras.layers.RandAugment's operations that move pixels, leaving uncovered ones to a fill.
+GEOMETRIC_OPERATIONS = ("random_shear", "random_translation", "random_rotation")
+
+
+def papers_randaugment(num_ops, magnitude, fill_value=128.0, seed=None):
+    """``keras.layers.RandAugment`` whose shear, shift and turn fill with a grey, as the papers'.
+
+    Keras's layer fills the pixels a geometric operation uncovers by
+    reflecting the image; the papers' pipelines fill them with a constant:
+    NesT's own RandAugment with 128, the Compact Transformers' (timm's
+    ``rand-m9-mstd0.5-inc1``) with the data set's mean colour (its default,
+    without one, is 128). Everything else is Keras's layer.
+
+    Args:
+        num_ops: operations per image.
+        magnitude: their strength, out of 10 (Keras's ``factor`` is a tenth of it).
+        fill_value: the constant, a pixel value in [0, 255].
+        seed: seed of the layer's draws.
+
+    Returns:
+        ``keras.layers.RandAugment(value_range=(0, 255))`` for float32 images
+        ``(B, H, W, C)``; see :class:`PerImageRandAugment` for whole batches.
+    """
+    import keras
+
+    layer = keras.layers.RandAugment(
+        value_range=(0, 255), num_ops=num_ops, factor=magnitude / 10.0, seed=seed
+    )
+    for name in GEOMETRIC_OPERATIONS:  # read at each call, and by get_config
+        operation = getattr(layer, name)
+        operation.fill_mode, operation.fill_value = "constant", float(fill_value)
+    return layer
+
 
 class PerImageRandAugment:
     """``keras.layers.RandAugment``'s operations and strengths, chosen image by image in a batch.

@@ -1,5 +1,8 @@
 """PerImageRandAugment: whole batches, with the outcomes of Keras's RandAugment image by image.
 
+The RandAugment is the papers' (``papers_randaugment``: Keras's layer, its geometric
+operations filling with grey 128 instead of reflecting).
+
 The statistics of augmented digits are compared: Keras's ``RandAugment`` applied
 to one image at a time (what ``load_dataset`` did before it augmented whole
 batches) against ``PerImageRandAugment`` on batches of 32, by a two-sample
@@ -15,7 +18,13 @@ import tensorflow as tf
 
 from keras_nest.data.digits import load_digits
 from keras_nest.data.per_image import apply_by_group
-from keras_nest.data.randaugment import PerImageRandAugment, auto_contrast, equalize
+from keras_nest.data.randaugment import (
+    GEOMETRIC_OPERATIONS,
+    PerImageRandAugment,
+    auto_contrast,
+    equalize,
+    papers_randaugment,
+)
 from tests.conftest import BACKEND
 from tests.data.distributions import ks_distance, ks_limit
 
@@ -34,8 +43,8 @@ def digits_at_32():
     return images[:COUNT] * 255.0
 
 
-def randaugment(seed):
-    return keras.layers.RandAugment(value_range=(0, 255), num_ops=2, factor=0.9, seed=seed)
+def randaugment(seed, magnitude=9):
+    return papers_randaugment(num_ops=2, magnitude=magnitude, seed=seed)
 
 
 def image_by_image(images, seed):
@@ -89,9 +98,21 @@ def test_the_checks_catch_shared_draws_and_other_strengths(images_and_reference)
     layer = randaugment(seed=3)  # one draw of operations for each whole batch
     shared = per_image_statistics(images, batch_by_batch(images, lambda x: layer(x, training=True)))
     assert within_batch_spread(shared["change"]) < 0.8
-    weaker = keras.layers.RandAugment(value_range=(0, 255), num_ops=2, factor=0.3, seed=2)
+    weaker = randaugment(seed=2, magnitude=3)
     weak = per_image_statistics(images, batch_by_batch(images, PerImageRandAugment(weaker, 2)))
     assert ks_distance(reference["change"], weak["change"]) > KS_LIMIT
+
+
+@pytest.mark.parametrize("operation", GEOMETRIC_OPERATIONS)
+def test_geometric_operations_fill_with_the_papers_grey(operation):
+    """A white image sheared, shifted or turned at full strength: the pixels it uncovers
+    are 128 (Keras's reflect fill would keep every pixel white), through batches too."""
+    layer = getattr(papers_randaugment(num_ops=1, magnitude=10, seed=4), operation)
+    white = tf.fill((16, 32, 32, 3), 255.0)
+    moved = layer(white, training=True).numpy()
+    assert np.isin(moved, [128.0, 255.0]).mean() > 0.9  # bilinear edges lie between
+    assert (moved == 128.0).mean(axis=(1, 2, 3)).max() > 0.05
+    assert layer.get_config()["fill_mode"] == "constant"
 
 
 def test_not_a_keras_randaugment():
