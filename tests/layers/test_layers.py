@@ -221,3 +221,44 @@ def test_max_pool_while_training_equals_inference(size, strides, padding):
                 return np.asarray(jax.jit(jax.grad(loss))(x))
 
             assert max_abs_diff(gradient(True), gradient(False)) < 1e-6
+
+
+@pytest.mark.parametrize("kernel_size, padding, sliced", [(3, "same", True),
+                                                          ((3, 5), "valid", True),
+                                                          (2, "same", False)])  # fmt: skip
+def test_conv2d_while_training_has_the_layers_gradients(kernel_size, padding, sliced, monkeypatch):
+    """On JAX's CPU a training stride-1 conv computes its kernel gradient one offset at a
+    time: the layer's value and gradients (input, kernel, bias); an even "same" kernel, and
+    every other backend, calls the layer."""
+    import keras
+
+    layer = keras.layers.Conv2D(5, kernel_size, padding=padding, activation="relu")
+    x = np.random.default_rng(0).normal(size=(2, 9, 10, 6)).astype("float32")
+    layer.build(x.shape)
+    randomize(layer, np.random.default_rng(1))
+    calls = []
+    slicing = compute_paths._conv_with_sliced_kernel_gradient
+    monkeypatch.setattr(
+        compute_paths,
+        "_conv_with_sliced_kernel_gradient",
+        lambda *args: calls.append(args) or slicing(*args),
+    )
+    expected = to_numpy(layer(x))
+    assert max_abs_diff(to_numpy(compute_paths.conv2d(layer, x, training=True)), expected) < 1e-5
+    assert len(calls) == (sliced and BACKEND == "jax")
+    if BACKEND == "jax":
+        import jax
+
+        weights = np.random.default_rng(2).normal(size=expected.shape).astype("float32")
+
+        def gradients(training):
+            def loss(values, x):
+                mapping = list(zip(layer.trainable_variables, values))
+                with keras.StatelessScope(state_mapping=mapping):
+                    return (compute_paths.conv2d(layer, x, training) * weights).sum()
+
+            values = [variable.value for variable in layer.trainable_variables]
+            return jax.tree_util.tree_leaves(jax.jit(jax.grad(loss, argnums=(0, 1)))(values, x))
+
+        for found, wanted in zip(gradients(True), gradients(False)):
+            assert max_abs_diff(np.asarray(found), np.asarray(wanted)) < 1e-4
