@@ -92,18 +92,19 @@ class MultiHeadSelfAttention(SublayerInitializers, keras.layers.Layer):
         self.attn_drop = keras.layers.Dropout(self.attention_dropout, dtype=self.dtype_policy)
         self.proj_drop = keras.layers.Dropout(self.proj_dropout, dtype=self.dtype_policy)
 
-    def _split_qkv(self, x, tokens):
-        """(B', N, C) -> q (B', N, H, hd), k and v (B', N, H_kv, hd)."""
+    def _split_qkv(self, qkv, tokens):
+        """The fused projection (B', N, (H + 2 H_kv) hd) -> q (B', N, H, hd), k and v
+        (B', N, H_kv, hd)."""
         q_end = self.num_heads * self.head_dim
         k_end = q_end + self.kv_heads * self.head_dim
-        q, k, v = ops.split(self.qkv(x), [q_end, k_end], axis=-1)
+        q, k, v = ops.split(qkv, [q_end, k_end], axis=-1)
         q = ops.reshape(q, (-1, tokens, self.num_heads, self.head_dim))
         kv_shape = (-1, tokens, self.kv_heads, self.head_dim)
         return q, ops.reshape(k, kv_shape), ops.reshape(v, kv_shape)
 
-    def _fused_attention(self, x, tokens, channels, bias):
-        """(B', N, C) -> (B', N, C) through ``ops.dot_product_attention``."""
-        q, k, v = self._split_qkv(x, tokens)
+    def _fused_attention(self, qkv, tokens, channels, bias):
+        """The fused projection (B', N, ...) -> (B', N, C) through ``ops.dot_product_attention``."""
+        q, k, v = self._split_qkv(qkv, tokens)
         if self.multi_query:
             # One shared key/value head: every (token, head) query attends to
             # the same keys, so the heads fold into the query axis for free.
@@ -111,8 +112,8 @@ class MultiHeadSelfAttention(SublayerInitializers, keras.layers.Layer):
         out = ops.dot_product_attention(q, k, v, bias=bias)
         return ops.reshape(out, (-1, tokens, channels))
 
-    def _grouped_qkv(self, x, tokens):
-        """(B', N, C) -> scaled q (B', G, M, hd), k and v (B', G, N, hd).
+    def _grouped_qkv(self, qkv, tokens):
+        """The fused projection (B', N, ...) -> scaled q (B', G, M, hd), k and v (B', G, N, hd).
 
         Multi-head: G = H groups of M = N queries, heads first through one
         transpose of the fused projection. Multi-query: one group of
@@ -121,11 +122,11 @@ class MultiHeadSelfAttention(SublayerInitializers, keras.layers.Layer):
         """
         scale = self.head_dim**-0.5
         if self.multi_query:
-            q, k, v = self._split_qkv(x, tokens)
+            q, k, v = self._split_qkv(qkv, tokens)
             q = ops.reshape(q, (-1, 1, tokens * self.num_heads, self.head_dim))
             k, v = ops.swapaxes(k, 1, 2), ops.swapaxes(v, 1, 2)
         else:
-            qkv = ops.reshape(self.qkv(x), (-1, tokens, 3 * self.num_heads, self.head_dim))
+            qkv = ops.reshape(qkv, (-1, tokens, 3 * self.num_heads, self.head_dim))
             q, k, v = ops.split(ops.swapaxes(qkv, 1, 2), 3, axis=1)
         return q * ops.cast(scale, q.dtype), k, v
 
@@ -163,20 +164,22 @@ class MultiHeadSelfAttention(SublayerInitializers, keras.layers.Layer):
             path = "softmax"
         else:
             path = compute_paths.attention_path(training)
+        qkv = compute_paths.dense(self.qkv, x, training)
         if path == "fused":
-            out = self._fused_attention(x, tokens, channels, bias)
+            out = self._fused_attention(qkv, tokens, channels, bias)
         elif path == "deferred":
-            q, k, v = self._grouped_qkv(x, tokens)
+            q, k, v = self._grouped_qkv(qkv, tokens)
             out = compute_paths.deferred_softmax_attention(q, k, v, bias)
             out = self._ungroup(out, tokens, channels)
         else:
             dropout = functools.partial(
                 compute_paths.dropout, self.attn_drop, training=training
             )
-            q, k, v = self._grouped_qkv(x, tokens)
+            q, k, v = self._grouped_qkv(qkv, tokens)
             out, weights, logits = compute_paths.softmax_attention(q, k, v, dropout, bias)
             out = self._ungroup(out, tokens, channels)
-        out = compute_paths.dropout(self.proj_drop, self.proj(out), training)
+        out = compute_paths.dense(self.proj, out, training)
+        out = compute_paths.dropout(self.proj_drop, out, training)
         out = ops.reshape(out, (-1, *shape[1:]))
         extra = []
         heads_shape = (-1, *shape[1:-2], self.num_heads, tokens, tokens)

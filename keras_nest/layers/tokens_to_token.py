@@ -6,6 +6,7 @@ the single-head Performer attention (``Token_performer``) that re-weights
 the patch features between two soft splits.
 """
 
+import functools
 import math
 
 import keras
@@ -209,11 +210,12 @@ class TokenPerformer(SublayerInitializers, keras.layers.Layer):
         return ops.matmul(qp, kptv) / (normaliser + 1e-8)  # (B, T, emb)
 
     def call(self, inputs, training=None):
-        k, q, v = ops.split(self.kqv(self.norm1(inputs)), 3, axis=-1)
+        dense = functools.partial(compute_paths.dense, training=training)
+        k, q, v = ops.split(dense(self.kqv, self.norm1(inputs)), 3, axis=-1)
         y = ops.cast(self._attention(k, q, v), v.dtype)
-        y = v + self.proj_drop(self.proj(y), training=training)
-        hidden = compute_paths.gelu(self.fc1(self.norm2(y)))
-        return y + self.mlp_drop(self.fc2(hidden), training=training)
+        y = v + self.proj_drop(dense(self.proj, y), training=training)
+        hidden = compute_paths.gelu(dense(self.fc1, self.norm2(y)))
+        return y + self.mlp_drop(dense(self.fc2, hidden), training=training)
 
     def count_macs(self, input_shape, counter):
         """Multiply-adds for ``keras_nest.utils.count_flops``, as fvcore counts the einsums.

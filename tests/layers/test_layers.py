@@ -223,29 +223,35 @@ def test_max_pool_while_training_equals_inference(size, strides, padding):
             assert max_abs_diff(gradient(True), gradient(False)) < 1e-6
 
 
-@pytest.mark.parametrize("kernel_size, padding, sliced", [(3, "same", True),
-                                                          ((3, 5), "valid", True),
-                                                          (2, "same", False)])  # fmt: skip
-def test_conv2d_while_training_has_the_layers_gradients(kernel_size, padding, sliced, monkeypatch):
-    """On JAX's CPU a training stride-1 conv computes its kernel gradient one offset at a
-    time: the layer's value and gradients (input, kernel, bias); an even "same" kernel, and
-    every other backend, calls the layer."""
+CONV = "Conv2D", "conv2d", "_conv_with_sliced_kernel_gradient", (2, 9, 10, 6)
+DENSE = "Dense", "dense", "_matmul_with_input_transposed_gradient", (2, 3, 7, 6)
+
+
+@pytest.mark.parametrize("kind, arguments, rewritten", [
+    (CONV, dict(kernel_size=3, padding="same"), True),
+    (CONV, dict(kernel_size=(3, 5), padding="valid", use_bias=False), True),
+    (CONV, dict(kernel_size=2, padding="same"), False),
+    (DENSE, dict(), True),
+    (DENSE, dict(use_bias=False), True),
+])  # fmt: skip
+def test_layers_while_training_have_their_gradients(kind, arguments, rewritten, monkeypatch):
+    """On JAX's CPU a training conv (stride 1, odd kernel for "same") or dense layer computes
+    its kernel gradient its own way: the layer's value and gradients (input, kernel, bias);
+    an even "same" kernel, and every other backend, calls the layer."""
     import keras
 
-    layer = keras.layers.Conv2D(5, kernel_size, padding=padding, activation="relu")
-    x = np.random.default_rng(0).normal(size=(2, 9, 10, 6)).astype("float32")
+    layer_name, path, rewrite, shape = kind
+    layer = getattr(keras.layers, layer_name)(5, activation="relu", **arguments)
+    x = np.random.default_rng(0).normal(size=shape).astype("float32")
     layer.build(x.shape)
     randomize(layer, np.random.default_rng(1))
     calls = []
-    slicing = compute_paths._conv_with_sliced_kernel_gradient
-    monkeypatch.setattr(
-        compute_paths,
-        "_conv_with_sliced_kernel_gradient",
-        lambda *args: calls.append(args) or slicing(*args),
-    )
+    computed = getattr(compute_paths, rewrite)
+    monkeypatch.setattr(compute_paths, rewrite, lambda *args: calls.append(args) or computed(*args))
+    call = getattr(compute_paths, path)
     expected = to_numpy(layer(x))
-    assert max_abs_diff(to_numpy(compute_paths.conv2d(layer, x, training=True)), expected) < 1e-5
-    assert len(calls) == (sliced and BACKEND == "jax")
+    assert max_abs_diff(to_numpy(call(layer, x, training=True)), expected) < 1e-5
+    assert len(calls) == (rewritten and BACKEND == "jax")
     if BACKEND == "jax":
         import jax
 
@@ -255,7 +261,7 @@ def test_conv2d_while_training_has_the_layers_gradients(kernel_size, padding, sl
             def loss(values, x):
                 mapping = list(zip(layer.trainable_variables, values))
                 with keras.StatelessScope(state_mapping=mapping):
-                    return (compute_paths.conv2d(layer, x, training) * weights).sum()
+                    return (call(layer, x, training) * weights).sum()
 
             values = [variable.value for variable in layer.trainable_variables]
             return jax.tree_util.tree_leaves(jax.jit(jax.grad(loss, argnums=(0, 1)))(values, x))
