@@ -1,9 +1,10 @@
 """Compute paths: the same function computed differently per backend and device, for speed.
 
-Attention (fused, deferred softmax or written-out softmax) and the exact
-GELU. Every path gives the same result up to float rounding (the layer
-tests check each against NumPy on every backend); ``benchmarks/kernels.py``
-measures them. Within :func:`exporting`, each takes the form every export
+Attention (fused, deferred softmax or written-out softmax), the exact
+GELU, dropout, max-pooling, and the kernel gradients of dense and conv
+layers while training on JAX's CPU. Every path gives the same result up to
+float rounding (the layer tests check each against NumPy or the Keras layer
+on every backend); ``benchmarks/kernels.py`` measures the attention paths. Within :func:`exporting`, each takes the form every export
 format can read instead of the fastest.
 """
 
@@ -99,7 +100,13 @@ def dense(layer, x, training=False):
         and not layer.lora_enabled
     ):
         return layer(x)
-    y = _matmul_with_input_transposed_gradient(x, ops.cast(layer.kernel, x.dtype))
+    return _bias_and_activation(
+        layer, _matmul_with_input_transposed_gradient(x, ops.cast(layer.kernel, x.dtype))
+    )
+
+
+def _bias_and_activation(layer, y):
+    """What a Keras ``Dense`` or ``Conv2D`` ``layer`` does after its product ``y``."""
     if layer.use_bias:
         y = y + ops.cast(layer.bias, y.dtype)
     return y if layer.activation is None else layer.activation(y)
@@ -153,10 +160,9 @@ def conv2d(layer, x, training=False):
     if layer.padding == "same":
         rows, cols = (size // 2 for size in kernel_size)
         x = ops.pad(x, [(0, 0), (rows, rows), (cols, cols), (0, 0)])
-    y = _conv_with_sliced_kernel_gradient(x, ops.cast(layer.kernel, x.dtype))
-    if layer.use_bias:
-        y = y + ops.cast(layer.bias, y.dtype)
-    return y if layer.activation is None else layer.activation(y)
+    return _bias_and_activation(
+        layer, _conv_with_sliced_kernel_gradient(x, ops.cast(layer.kernel, x.dtype))
+    )
 
 
 def _conv_with_sliced_kernel_gradient(x, kernel):
