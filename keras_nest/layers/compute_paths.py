@@ -4,8 +4,9 @@ Attention (fused, deferred softmax or written-out softmax), the exact
 GELU, dropout, max-pooling, and the kernel gradients of dense and conv
 layers while training on JAX's CPU. Every path gives the same result up to
 float rounding (the layer tests check each against NumPy or the Keras layer
-on every backend); ``benchmarks/kernels.py`` measures the attention paths. Within :func:`exporting`, each takes the form every export
-format can read instead of the fastest.
+on every backend); ``benchmarks/kernels.py`` measures the attention paths.
+Within :func:`exporting`, each takes the form every export format can read
+instead of the fastest.
 """
 
 import contextlib
@@ -93,9 +94,7 @@ def dense(layer, x, training=False):
     layers, other backends and devices call the layer.
     """
     if not (
-        training
-        and _jax_cpu()
-        and not _exporting_from_jax()
+        _training_on_jax_cpu(training)
         and layer.quantization_mode is None
         and not layer.lora_enabled
     ):
@@ -103,6 +102,11 @@ def dense(layer, x, training=False):
     return _bias_and_activation(
         layer, _matmul_with_input_transposed_gradient(x, ops.cast(layer.kernel, x.dtype))
     )
+
+
+def _training_on_jax_cpu(training):
+    """Whether layers rewrite their kernel gradients: training on JAX's CPU, not exporting."""
+    return bool(training) and _jax_cpu() and not _exporting_from_jax()
 
 
 def _bias_and_activation(layer, y):
@@ -146,9 +150,7 @@ def conv2d(layer, x, training=False):
     """
     kernel_size = tuple(layer.kernel_size)
     sliced = (
-        training
-        and _jax_cpu()
-        and not _exporting_from_jax()
+        _training_on_jax_cpu(training)
         and tuple(layer.strides) == (1, 1)
         and tuple(layer.dilation_rate) == (1, 1)
         and layer.groups == 1

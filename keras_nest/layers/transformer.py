@@ -93,9 +93,8 @@ class Mlp(SublayerInitializers, keras.layers.Layer):
         x = compute_paths.dense(self.fc1, inputs, training)
         x = compute_paths.gelu(x, approximate=self.gelu == "tanh")
         x = compute_paths.dropout(self.drop, x, training)
-        return compute_paths.dropout(
-            self.drop, compute_paths.dense(self.fc2, x, training), training
-        )
+        x = compute_paths.dense(self.fc2, x, training)
+        return compute_paths.dropout(self.drop, x, training)
 
     def count_macs(self, input_shape, counter):
         """Both dense layers' multiply-adds, for ``keras_nest.utils.count_flops``."""
