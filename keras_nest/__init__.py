@@ -10,7 +10,7 @@ import importlib
 import os
 import sys
 
-from keras_nest import allocator, presets  # plain Python: no Keras
+from keras_nest import allocator, presets, xla_cpu  # plain Python: no Keras
 from keras_nest.version import __version__
 
 allocator.keep_cpu_memory_for_reuse()  # before any TensorFlow op (allocator.py says why)
@@ -52,6 +52,8 @@ _DYNAMIC_NAMES = ("DynamicPredictor", "calibrate_thresholds")  # from keras_nest
 _HUB_NAMES = ("from_preset", "save_to_preset")  # from keras_nest.hub
 
 if _is_command_line(sys.argv, getattr(sys, "orig_argv", [])):
+    # Keras comes later, with the backend KERAS_BACKEND names (xla_cpu.py says why).
+    xla_cpu.prefer_xla_dots(os.environ.get("KERAS_BACKEND", ""))
 
     def __getattr__(name):
         """The public API, imported when first used (PEP 562)."""
@@ -66,6 +68,8 @@ if _is_command_line(sys.argv, getattr(sys, "orig_argv", [])):
         raise AttributeError(f"module 'keras_nest' has no attribute {name!r}")
 
 else:
+    # Before any JAX computation: the subpackages' imports make none.
+    xla_cpu.prefer_xla_dots(importlib.import_module("keras").config.backend())
     # training also registers its learning-rate schedule, which saved models may hold.
     from keras_nest import data, distribute, dynamic, explain, export, hub, layers, models
     from keras_nest import training, utils
