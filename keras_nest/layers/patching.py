@@ -45,8 +45,8 @@ class PatchEmbedding(SublayerInitializers, keras.layers.Layer):
         )
         self.proj.build(input_shape)
 
-    def call(self, inputs):
-        return self.proj(inputs)
+    def call(self, inputs, training=None):
+        return compute_paths.conv2d(self.proj, inputs, training)
 
     def count_macs(self, input_shape, counter):
         """The convolution's multiply-adds, for ``keras_nest.utils.count_flops``."""

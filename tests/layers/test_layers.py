@@ -225,19 +225,24 @@ def test_max_pool_while_training_equals_inference(size, strides, padding):
 
 CONV = "Conv2D", "conv2d", "_conv_with_sliced_kernel_gradient", (2, 9, 10, 6)
 DENSE = "Dense", "dense", "_matmul_with_input_transposed_gradient", (2, 3, 7, 6)
+PATCHES = "Conv2D", "conv2d", "_matmul_with_input_transposed_gradient", (2, 9, 10, 6)
 
 
 @pytest.mark.parametrize("kind, arguments, rewritten", [
     (CONV, dict(kernel_size=3, padding="same"), True),
     (CONV, dict(kernel_size=(3, 5), padding="valid", use_bias=False), True),
     (CONV, dict(kernel_size=2, padding="same"), False),
+    (PATCHES, dict(kernel_size=(2, 3), strides=(2, 3)), True),  # a row and a column dropped
+    (PATCHES, dict(kernel_size=1, use_bias=False), True),
+    (PATCHES, dict(kernel_size=3, strides=2), False),
     (DENSE, dict(), True),
     (DENSE, dict(use_bias=False), True),
 ])  # fmt: skip
 def test_layers_while_training_have_their_gradients(kind, arguments, rewritten, monkeypatch):
-    """On JAX's CPU a training conv (stride 1, odd kernel for "same") or dense layer computes
-    its kernel gradient its own way: the layer's value and gradients (input, kernel, bias);
-    an even "same" kernel, and every other backend, calls the layer."""
+    """On JAX's CPU a training conv (stride 1, odd kernel for "same"; or patches: strides equal
+    to the kernel) or dense layer computes its kernel gradient its own way: the layer's value
+    and gradients (input, kernel, bias); an even "same" kernel, overlapping strided windows,
+    and every other backend call the layer."""
     import keras
 
     layer_name, path, rewrite, shape = kind
