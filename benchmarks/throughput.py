@@ -91,13 +91,15 @@ def keras_worker(args):
             keras.ops.convert_to_numpy(model.predict_on_batch(images))
 
     else:
-        model.compile(
-            keras.optimizers.AdamW(1e-4),
-            keras.losses.SparseCategoricalCrossentropy(from_logits=False),
-        )
+        from keras_nest.training.trainer import _per_output
+
+        # A DVT has one output per exit: one loss for each, summed, as in training.
+        labels = _per_output(model, labels)
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=False)
+        model.compile(keras.optimizers.AdamW(1e-4), _per_output(model, loss))
 
         def step():
-            float(model.train_on_batch(images, labels))
+            float(keras.tree.flatten(model.train_on_batch(images, labels))[0])
 
     return timed(step, args.steps, args.repeats), _device_keras(), _peak_memory_keras()
 

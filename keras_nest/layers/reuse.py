@@ -215,10 +215,10 @@ class RelationReuse(SublayerInitializers, keras.layers.Layer):
         self.fc2 = keras.layers.Dense(self.channels, name="fc2", **dense)
         self.fc2.build((*positions[:-1], self.hidden_ratio * self.channels))
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         x = ops.transpose(inputs, (0, 2, 3, 1))  # channels last: (B, n, n, C)
-        x = compute_paths.gelu(self.fc1(x))
-        x = self.fc2(x)
+        x = compute_paths.gelu(compute_paths.dense(self.fc1, x, training))
+        x = compute_paths.dense(self.fc2, x, training)
         x = resample_tokens(x, 2, self.source_grid, self.target_grid)
         x = resample_tokens(x, 1, self.source_grid, self.target_grid)
         return ops.transpose(x, (0, 3, 1, 2))

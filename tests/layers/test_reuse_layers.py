@@ -72,6 +72,8 @@ def test_relation_reuse_is_p_r_pt_after_the_channel_mlp():
     expected = np.einsum("Qq,bqkc,Kk->bcQK", p, mixed, p)
     assert out.shape == (2, 4, 10, 10)
     assert max_abs_diff(out, expected) < 1e-5
+    # Training (its MLP's kernel gradients rewritten on JAX's CPU) gives the same value.
+    assert max_abs_diff(to_numpy(layer(x, training=True)), expected) < 1e-5
 
 
 def test_attention_bias_is_added_to_the_logits_it_returns():
