@@ -42,7 +42,7 @@ import statistics
 import time
 
 from benchmarks.report import REPO
-from benchmarks.throughput import timed
+from benchmarks.throughput import timed, training_step
 
 # Dense bf16 peak TFLOP/s (no sparsity) by a pattern of the device name; the first match wins.
 PEAK_TFLOPS = (
@@ -148,17 +148,14 @@ def step_function(model, mode, batch):
     import keras
     import numpy as np
 
-    from keras_nest.training.trainer import _per_output
-
     size, classes = model.input_shape[1], keras.tree.flatten(model.output)[-1].shape[-1]
     rng = np.random.default_rng(0)
     images = keras.ops.convert_to_tensor(rng.uniform(-1, 1, (batch, size, size, 3)), "float32")
     if mode == "infer":
         return lambda: model.predict_on_batch(images)  # numpy arrays: it blocks
-    labels = _per_output(model, keras.ops.convert_to_tensor(rng.integers(0, classes, batch)))
-    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=False)
-    model.compile(keras.optimizers.AdamW(1e-4), _per_output(model, loss))
-    return lambda: float(keras.tree.flatten(model.train_on_batch(images, labels))[0])
+    return training_step(
+        model, images, keras.ops.convert_to_tensor(rng.integers(0, classes, batch))
+    )
 
 
 def measure(step, seconds, max_steps, repeats):

@@ -91,17 +91,21 @@ def keras_worker(args):
             keras.ops.convert_to_numpy(model.predict_on_batch(images))
 
     else:
-        from keras_nest.training.trainer import _per_output
-
-        # A DVT has one output per exit: one loss for each, summed, as in training.
-        labels = _per_output(model, labels)
-        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=False)
-        model.compile(keras.optimizers.AdamW(1e-4), _per_output(model, loss))
-
-        def step():
-            float(keras.tree.flatten(model.train_on_batch(images, labels))[0])
-
+        step = training_step(model, images, labels)
     return timed(step, args.steps, args.repeats), _device_keras(), _peak_memory_keras()
+
+
+def training_step(model, images, labels):
+    """``model`` compiled with AdamW and cross-entropy on each output (a DVT's exits, summed,
+    as in training); returns a blocking call of one training step on ``images``, ``labels``."""
+    import keras
+
+    from keras_nest.training.trainer import _per_output
+
+    labels = _per_output(model, labels)
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=False)
+    model.compile(keras.optimizers.AdamW(1e-4), _per_output(model, loss))
+    return lambda: float(keras.tree.flatten(model.train_on_batch(images, labels))[0])
 
 
 def _device_keras():
