@@ -16,6 +16,11 @@ def pair(value):
 
 def check_split(name, shape, size, whole="map", parts="blocks"):
     """Raises a ValueError unless ``size`` ``(h, w)`` divides the map ``shape`` ``(B, H, W, C)``."""
+    if shape[1] is None or shape[2] is None:
+        raise ValueError(
+            f"{name}: needs the {whole}'s height and width to split it into {parts}, "
+            f"got shape {tuple(shape)}."
+        )
     if shape[1] % size[0] or shape[2] % size[1]:
         raise ValueError(
             f"{name}: a {shape[1]}x{shape[2]} {whole} does not split into "

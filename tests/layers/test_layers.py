@@ -2,6 +2,7 @@
 
 import math
 
+import keras
 import numpy as np
 import pytest
 
@@ -155,6 +156,8 @@ def test_patch_embedding_shape_and_size_check():
     assert layer(np.zeros((1, 16, 24, 3), "float32")).shape == (1, 4, 6, 8)
     with pytest.raises(ValueError, match="4x4 patches"):
         PatchEmbedding(8, 4)(np.zeros((1, 18, 16, 3), "float32"))
+    with pytest.raises(ValueError, match="needs the image's height and width"):
+        PatchEmbedding(8, 4)(keras.Input((None, None, 3)))
 
 
 def test_gelu_exact_and_tanh():
