@@ -177,7 +177,9 @@ class BlockAggregation(SublayerInitializers, keras.layers.Layer):
     def call(self, inputs, training=None):
         x = deblockify(inputs, self.block_size)
         x = compute_paths.conv2d(self.conv, x, training=training)
-        x = compute_paths.max_pool(self.norm(x), 3, 2, "same", training=training)
+        x = compute_paths.max_pool(
+            compute_paths.layer_norm(self.norm, x, training), 3, 2, "same", training=training
+        )
         return blockify(x, self.block_size)
 
     def count_macs(self, input_shape, counter):

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_nest.layers import compute_paths
 from keras_nest.layers.initializers import fresh
 
 
@@ -32,8 +33,8 @@ class PositionEmbedding(keras.layers.Layer):
             name="embedding",
         )
 
-    def call(self, inputs):
-        return inputs + keras.ops.cast(self.embedding, inputs.dtype)
+    def call(self, inputs, training=None):
+        return compute_paths.add_shared(inputs, self.embedding, training)
 
     def compute_output_shape(self, input_shape):
         return input_shape

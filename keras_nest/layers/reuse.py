@@ -137,7 +137,8 @@ class FeatureReuse(SublayerInitializers, keras.layers.Layer):
         self.mlp.build(input_shape)
 
     def call(self, inputs, training=None):
-        features = self.mlp(self.norm(inputs), training=training)
+        normed = compute_paths.layer_norm(self.norm, inputs, training)
+        features = self.mlp(normed, training=training)
         features = resample_tokens(features, 1, self.source_grid, self.target_grid)
         return ops.concatenate([ops.zeros_like(features[:, :1]), features[:, 1:]], axis=1)
 

@@ -224,7 +224,7 @@ class TransformerBlock(SublayerInitializers, keras.layers.Layer):
     ):
         attended, *extra = keras.tree.flatten(
             self.attn(
-                self.norm1(inputs),
+                compute_paths.layer_norm(self.norm1, inputs, training),
                 attention_bias=attention_bias,
                 training=training,
                 return_attention_scores=return_attention_scores,
@@ -235,7 +235,7 @@ class TransformerBlock(SublayerInitializers, keras.layers.Layer):
         mlp_input = x
         if reused_features is not None:
             mlp_input = ops.concatenate([x, ops.cast(reused_features, x.dtype)], axis=-1)
-        normed = self.norm2(mlp_input)
+        normed = compute_paths.layer_norm(self.norm2, mlp_input, training)
         if self.norm_residual:
             x = normed
         x = x + self.drop_path2(self.mlp(normed, training=training), training=training)

@@ -151,6 +151,73 @@ def test_position_embedding_shape_and_init():
     assert 0.015 < weight.std() < 0.02
 
 
+def test_position_embedding_while_training_has_its_gradients(monkeypatch):
+    """Training adds the embedding through ``compute_paths.add_shared`` (on JAX's CPU its
+    gradient is a product with a row of ones): the same value and gradients as ``x + weight``."""
+    layer = PositionEmbedding()
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3, 4, 5, 6)).astype("float32")
+    expected = to_numpy(layer(x))
+    calls = []
+    computed = compute_paths.add_shared
+    monkeypatch.setattr(compute_paths, "add_shared", lambda *a: calls.append(a) or computed(*a))
+    assert max_abs_diff(to_numpy(layer(x, training=True)), expected) < 1e-6
+    assert len(calls) == 1
+    if BACKEND == "jax":
+        import jax
+
+        weights = rng.normal(size=x.shape).astype("float32")
+
+        def gradients(training):
+            def loss(embedding, x):
+                return (compute_paths.add_shared(x, embedding, training) * weights).sum()
+
+            return jax.jit(jax.grad(loss, argnums=(0, 1)))(to_numpy(layer.embedding), x)
+
+        for found, wanted in zip(gradients(True), gradients(False)):
+            assert max_abs_diff(np.asarray(found), np.asarray(wanted)) < 1e-5
+
+
+@pytest.mark.parametrize("arguments, rewritten", [
+    (dict(epsilon=1e-6), True),
+    (dict(axis=2), True),
+    (dict(axis=(1, 2)), False),
+    (dict(center=False), False),
+])  # fmt: skip
+def test_layer_norm_while_training_has_its_gradients(arguments, rewritten, monkeypatch):
+    """On JAX's CPU a training affine LayerNormalization over the last axis computes its
+    gradients from the normalised input: the layer's value and gradients (input, gamma, beta);
+    other axes, layers without an offset, and every other backend call the layer."""
+    layer = keras.layers.LayerNormalization(**arguments)
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(2, 3, 8)) * 3 + 1).astype("float32")
+    layer.build(x.shape)
+    for variable in layer.trainable_variables:
+        variable.assign(rng.normal(size=variable.shape).astype("float32"))
+    calls = []
+    computed = compute_paths._normalize
+    monkeypatch.setattr(compute_paths, "_normalize", lambda *a: calls.append(a) or computed(*a))
+    expected = to_numpy(layer(x))
+    assert max_abs_diff(to_numpy(compute_paths.layer_norm(layer, x, True)), expected) < 1e-5
+    assert len(calls) == (rewritten and BACKEND == "jax")
+    if BACKEND == "jax":
+        import jax
+
+        weights = rng.normal(size=x.shape).astype("float32")
+
+        def gradients(training):
+            def loss(values, x):
+                mapping = list(zip(layer.trainable_variables, values))
+                with keras.StatelessScope(state_mapping=mapping):
+                    return (compute_paths.layer_norm(layer, x, training) * weights).sum()
+
+            values = [variable.value for variable in layer.trainable_variables]
+            return jax.tree_util.tree_leaves(jax.jit(jax.grad(loss, argnums=(0, 1)))(values, x))
+
+        for found, wanted in zip(gradients(True), gradients(False)):
+            assert max_abs_diff(np.asarray(found), np.asarray(wanted)) < 1e-4
+
+
 def test_patch_embedding_shape_and_size_check():
     layer = PatchEmbedding(8, 4)
     assert layer(np.zeros((1, 16, 24, 3), "float32")).shape == (1, 4, 6, 8)
