@@ -165,9 +165,10 @@ def _normalize(x, gamma, beta, epsilon):
 
     @ops.custom_gradient
     def normalize(x, gamma, beta):
-        centered = x - ops.mean(x, axis=-1, keepdims=True)
-        rstd = ops.rsqrt(ops.mean(ops.square(centered), axis=-1, keepdims=True) + epsilon)
-        xhat = centered * rstd
+        mean = ops.mean(x, axis=-1, keepdims=True)
+        variance = ops.mean(ops.square(x), axis=-1, keepdims=True) - ops.square(mean)
+        rstd = ops.rsqrt(variance + epsilon)
+        xhat = (x - mean) * rstd
 
         def gradient(*args, upstream=None):
             upstream = args[0] if upstream is None else upstream
