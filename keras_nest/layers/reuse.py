@@ -218,7 +218,7 @@ class RelationReuse(SublayerInitializers, keras.layers.Layer):
 
     def call(self, inputs, training=None):
         x = ops.transpose(inputs, (0, 2, 3, 1))  # channels last: (B, n, n, C)
-        x = compute_paths.gelu(compute_paths.dense(self.fc1, x, training))
+        x = compute_paths.dense_gelu(self.fc1, x, training)
         x = compute_paths.dense(self.fc2, x, training)
         x = resample_tokens(x, 2, self.source_grid, self.target_grid)
         x = resample_tokens(x, 1, self.source_grid, self.target_grid)

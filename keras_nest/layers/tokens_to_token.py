@@ -215,7 +215,7 @@ class TokenPerformer(SublayerInitializers, keras.layers.Layer):
         k, q, v = ops.split(dense(self.kqv, layer_norm(self.norm1, inputs)), 3, axis=-1)
         y = ops.cast(self._attention(k, q, v), v.dtype)
         y = v + self.proj_drop(dense(self.proj, y), training=training)
-        hidden = compute_paths.gelu(dense(self.fc1, layer_norm(self.norm2, y)))
+        hidden = compute_paths.dense_gelu(self.fc1, layer_norm(self.norm2, y), training)
         return y + self.mlp_drop(dense(self.fc2, hidden), training=training)
 
     def count_macs(self, input_shape, counter):

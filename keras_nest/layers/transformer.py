@@ -90,8 +90,7 @@ class Mlp(SublayerInitializers, keras.layers.Layer):
         self.drop = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
 
     def call(self, inputs, training=None):
-        x = compute_paths.dense(self.fc1, inputs, training)
-        x = compute_paths.gelu(x, approximate=self.gelu == "tanh")
+        x = compute_paths.dense_gelu(self.fc1, inputs, training, approximate=self.gelu == "tanh")
         x = compute_paths.dropout(self.drop, x, training)
         x = compute_paths.dense(self.fc2, x, training)
         return compute_paths.dropout(self.drop, x, training)

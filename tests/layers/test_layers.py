@@ -1,5 +1,6 @@
 """Layer behaviour against NumPy and timm references."""
 
+import contextlib
 import math
 
 import keras
@@ -235,6 +236,35 @@ def test_gelu_exact_and_tanh():
         0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x.astype("float64") ** 3)))
     )
     assert max_abs_diff(to_numpy(compute_paths.gelu(x, approximate=True)), tanh) < 1e-5
+
+
+@pytest.mark.parametrize("approximate, use_bias", [(False, True), (True, False)])
+def test_dense_gelu_equals_the_layer_then_gelu(approximate, use_bias):
+    """``dense_gelu`` is ``gelu(layer(x))``; on TensorFlow as a 2-D ``MatMul``, a ``BiasAdd``
+    and ``tf.nn.gelu`` (the form its graph optimiser fuses), but not while exporting."""
+    layer = keras.layers.Dense(7, use_bias=use_bias)
+    x = np.random.default_rng(0).normal(size=(2, 3, 5, 6)).astype("float32")
+    layer.build(x.shape)
+    randomize(layer, np.random.default_rng(1))
+    expected = to_numpy(compute_paths.gelu(layer(x), approximate=approximate))
+    found = compute_paths.dense_gelu(layer, x, approximate=approximate)
+    assert found.shape == (2, 3, 5, 7)
+    assert max_abs_diff(to_numpy(found), expected) < 1e-5
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        def graph_ops(exporting):
+            with compute_paths.exporting() if exporting else contextlib.nullcontext():
+                call = tf.function(lambda x: compute_paths.dense_gelu(layer, x), autograph=False)
+                graph = call.get_concrete_function(tf.TensorSpec((None, 3, 5, 6))).graph
+            return graph.get_operations()
+
+        fast = graph_ops(False)
+        after_product = {op.type for op in fast for i in op.inputs if i.op.type == "MatMul"}
+        assert ("BiasAdd" in after_product) == use_bias and "Reshape" not in after_product
+        assert "Erfc" in {op.type for op in fast} or approximate
+        # tf2onnx writes no Erfc: exports keep the Erf form of compute_paths.gelu.
+        assert "Erfc" not in {op.type for op in graph_ops(True)}
 
 
 def test_attention_path_per_backend_and_device():
