@@ -1,9 +1,10 @@
 """Compute paths: the same function computed differently per backend and device, for speed.
 
 Attention (fused, deferred softmax or written-out softmax), the exact
-GELU, dropout, max-pooling, and while training on JAX's CPU the kernel
-gradients of dense and conv layers, LayerNormalization's gradients and a
-shared tensor's (position embeddings'). Every path gives the same result up to
+GELU, a dense layer with its GELU, dropout, max-pooling, and while training
+on JAX's CPU the kernel gradients of dense and conv layers,
+LayerNormalization's gradients and a shared tensor's (position
+embeddings'). Every path gives the same result up to
 float rounding (the layer tests check each against NumPy or the Keras layer
 on every backend); ``benchmarks/kernels.py`` measures the attention paths.
 Within :func:`exporting`, each takes the form every export format can read
