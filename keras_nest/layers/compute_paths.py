@@ -38,7 +38,7 @@ def exporting():
     wrong choice there too). The export functions of ``keras_nest.export``
     trace the model inside this.
     """
-    before = getattr(_state, "exporting", False)
+    before = _exporting()
     _state.exporting = True
     try:
         yield
@@ -46,9 +46,14 @@ def exporting():
         _state.exporting = before
 
 
+def _exporting():
+    """Whether a model is traced for export (within :func:`exporting`)."""
+    return getattr(_state, "exporting", False)
+
+
 def _exporting_from_jax():
     """Whether a model is traced for export (:func:`exporting`) on the JAX backend."""
-    return getattr(_state, "exporting", False) and keras.backend.backend() == "jax"
+    return _exporting() and keras.backend.backend() == "jax"
 
 
 def max_pool(x, pool_size, strides, padding, training=False):
@@ -96,11 +101,7 @@ def dense(layer, x, training=False):
     against 120 ms; 2-core Intel Xeon with AVX-512). Quantized or LoRA
     layers, other backends and devices call the layer.
     """
-    if not (
-        _training_on_jax_cpu(training)
-        and layer.quantization_mode is None
-        and not layer.lora_enabled
-    ):
+    if not (_training_on_jax_cpu(training) and _plain_product(layer)):
         return layer(x)
     return _bias_and_activation(
         layer, _matmul_with_input_transposed_gradient(x, ops.cast(layer.kernel, x.dtype))
@@ -121,13 +122,8 @@ def dense_gelu(layer, x, training=False, approximate=False):
     and layers, and within :func:`exporting` (``tf.nn.gelu`` has an
     ``Erfc``, which tf2onnx does not write): :func:`dense`, then :func:`gelu`.
     """
-    plain = (
-        layer.activation in (None, keras.activations.linear)
-        and layer.quantization_mode is None
-        and not layer.lora_enabled
-    )
-    exporting = getattr(_state, "exporting", False)
-    if keras.backend.backend() != "tensorflow" or training or not plain or exporting:
+    plain = _plain_product(layer) and layer.activation in (None, keras.activations.linear)
+    if keras.backend.backend() != "tensorflow" or training or not plain or _exporting():
         return gelu(dense(layer, x, training), approximate=approximate)
     import tensorflow as tf
 
@@ -137,6 +133,12 @@ def dense_gelu(layer, x, training=False, approximate=False):
         y = tf.nn.bias_add(y, ops.cast(layer.bias, x.dtype))
     y = tf.nn.gelu(y, approximate=approximate)
     return ops.reshape(y, (*ops.shape(x)[:-1], layer.units))
+
+
+def _plain_product(layer):
+    """Whether a ``Dense`` ``layer``'s output is its input times its kernel (no quantization,
+    no LoRA), so that a path may compute that product itself."""
+    return layer.quantization_mode is None and not layer.lora_enabled
 
 
 def _training_on_jax_cpu(training):

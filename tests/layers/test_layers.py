@@ -46,6 +46,29 @@ def randomize(layer, rng):
         variable.assign(rng.normal(0, 0.3, variable.shape).astype("float32"))
 
 
+def count_calls(monkeypatch, name):
+    """``compute_paths.<name>``, counted: returns the list its calls' arguments go to."""
+    calls = []
+    computed = getattr(compute_paths, name)
+    monkeypatch.setattr(compute_paths, name, lambda *args: calls.append(args) or computed(*args))
+    return calls
+
+
+def training_gradients(call, layer, x, weights, training):
+    """JAX's gradients of ``sum(call(layer, x, training) * weights)`` with respect to the
+    layer's trainable variables, then ``x``: a list of arrays."""
+    import jax
+
+    def loss(values, x):
+        mapping = list(zip(layer.trainable_variables, values))
+        with keras.StatelessScope(state_mapping=mapping):
+            return (call(layer, x, training) * weights).sum()
+
+    values = [variable.value for variable in layer.trainable_variables]
+    gradients = jax.jit(jax.grad(loss, argnums=(0, 1)))(values, x)
+    return [np.asarray(gradient) for gradient in jax.tree_util.tree_leaves(gradients)]
+
+
 def test_blockify_index_order():
     height, width, bh, bw = 8, 12, 2, 3
     ys, xs = np.meshgrid(np.arange(height), np.arange(width), indexing="ij")
@@ -159,24 +182,20 @@ def test_position_embedding_while_training_has_its_gradients(monkeypatch):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(3, 4, 5, 6)).astype("float32")
     expected = to_numpy(layer(x))
-    calls = []
-    computed = compute_paths.add_shared
-    monkeypatch.setattr(compute_paths, "add_shared", lambda *a: calls.append(a) or computed(*a))
+    calls = count_calls(monkeypatch, "add_shared")
     assert max_abs_diff(to_numpy(layer(x, training=True)), expected) < 1e-6
     assert len(calls) == 1
     if BACKEND == "jax":
-        import jax
-
         weights = rng.normal(size=x.shape).astype("float32")
 
-        def gradients(training):
-            def loss(embedding, x):
-                return (compute_paths.add_shared(x, embedding, training) * weights).sum()
+        def call(layer, x, training):
+            return layer(x, training=training)
 
-            return jax.jit(jax.grad(loss, argnums=(0, 1)))(to_numpy(layer.embedding), x)
-
-        for found, wanted in zip(gradients(True), gradients(False)):
-            assert max_abs_diff(np.asarray(found), np.asarray(wanted)) < 1e-5
+        rewritten_path, layer_path = (
+            training_gradients(call, layer, x, weights, t) for t in (True, False)
+        )
+        for found, wanted in zip(rewritten_path, layer_path):
+            assert max_abs_diff(found, wanted) < 1e-5
 
 
 @pytest.mark.parametrize("arguments, rewritten", [
@@ -195,28 +214,18 @@ def test_layer_norm_while_training_has_its_gradients(arguments, rewritten, monke
     layer.build(x.shape)
     for variable in layer.trainable_variables:
         variable.assign(rng.normal(size=variable.shape).astype("float32"))
-    calls = []
-    computed = compute_paths._normalize
-    monkeypatch.setattr(compute_paths, "_normalize", lambda *a: calls.append(a) or computed(*a))
+    calls = count_calls(monkeypatch, "_normalize")
     expected = to_numpy(layer(x))
     assert max_abs_diff(to_numpy(compute_paths.layer_norm(layer, x, True)), expected) < 1e-5
     assert len(calls) == (rewritten and BACKEND == "jax")
     if BACKEND == "jax":
-        import jax
-
         weights = rng.normal(size=x.shape).astype("float32")
-
-        def gradients(training):
-            def loss(values, x):
-                mapping = list(zip(layer.trainable_variables, values))
-                with keras.StatelessScope(state_mapping=mapping):
-                    return (compute_paths.layer_norm(layer, x, training) * weights).sum()
-
-            values = [variable.value for variable in layer.trainable_variables]
-            return jax.tree_util.tree_leaves(jax.jit(jax.grad(loss, argnums=(0, 1)))(values, x))
-
-        for found, wanted in zip(gradients(True), gradients(False)):
-            assert max_abs_diff(np.asarray(found), np.asarray(wanted)) < 1e-4
+        call = compute_paths.layer_norm
+        rewritten_path, layer_path = (
+            training_gradients(call, layer, x, weights, t) for t in (True, False)
+        )
+        for found, wanted in zip(rewritten_path, layer_path):
+            assert max_abs_diff(found, wanted) < 1e-4
 
 
 def test_patch_embedding_shape_and_size_check():
@@ -343,33 +352,20 @@ def test_layers_while_training_have_their_gradients(kind, arguments, rewritten, 
     to the kernel) or dense layer computes its kernel gradient its own way: the layer's value
     and gradients (input, kernel, bias); an even "same" kernel, overlapping strided windows,
     and every other backend call the layer."""
-    import keras
-
     layer_name, path, rewrite, shape = kind
     layer = getattr(keras.layers, layer_name)(5, activation="relu", **arguments)
     x = np.random.default_rng(0).normal(size=shape).astype("float32")
     layer.build(x.shape)
     randomize(layer, np.random.default_rng(1))
-    calls = []
-    computed = getattr(compute_paths, rewrite)
-    monkeypatch.setattr(compute_paths, rewrite, lambda *args: calls.append(args) or computed(*args))
+    calls = count_calls(monkeypatch, rewrite)
     call = getattr(compute_paths, path)
     expected = to_numpy(layer(x))
     assert max_abs_diff(to_numpy(call(layer, x, training=True)), expected) < 1e-5
     assert len(calls) == (rewritten and BACKEND == "jax")
     if BACKEND == "jax":
-        import jax
-
         weights = np.random.default_rng(2).normal(size=expected.shape).astype("float32")
-
-        def gradients(training):
-            def loss(values, x):
-                mapping = list(zip(layer.trainable_variables, values))
-                with keras.StatelessScope(state_mapping=mapping):
-                    return (call(layer, x, training) * weights).sum()
-
-            values = [variable.value for variable in layer.trainable_variables]
-            return jax.tree_util.tree_leaves(jax.jit(jax.grad(loss, argnums=(0, 1)))(values, x))
-
-        for found, wanted in zip(gradients(True), gradients(False)):
-            assert max_abs_diff(np.asarray(found), np.asarray(wanted)) < 1e-4
+        rewritten_path, layer_path = (
+            training_gradients(call, layer, x, weights, t) for t in (True, False)
+        )
+        for found, wanted in zip(rewritten_path, layer_path):
+            assert max_abs_diff(found, wanted) < 1e-4
